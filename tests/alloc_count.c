@@ -1,0 +1,47 @@
+/*
+ * alloc_count.c - interposes the C allocator for the whole test binary and counts every call, so a
+ * test can prove that nothing is allocated between open and close ("zero malloc after init").
+ * Forwards to glibc's __libc_* entry points (dynamic link, so the executable's definitions win).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "test.h"
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+static atomic_ullong calls;
+
+uint64_t est_test_alloc_calls(void) { return atomic_load(&calls); }
+
+void *malloc(size_t n);
+void *calloc(size_t n, size_t m);
+void *realloc(void *p, size_t n);
+void free(void *p);
+int posix_memalign(void **out, size_t align, size_t n);
+void *aligned_alloc(size_t align, size_t n);
+void *memalign(size_t align, size_t n);
+
+void *malloc(size_t n) { atomic_fetch_add(&calls, 1); return __libc_malloc(n); }
+void *calloc(size_t n, size_t m) { atomic_fetch_add(&calls, 1); return __libc_calloc(n, m); }
+void *realloc(void *p, size_t n) { atomic_fetch_add(&calls, 1); return __libc_realloc(p, n); }
+void free(void *p) {
+    if (p) atomic_fetch_add(&calls, 1);
+    __libc_free(p);
+}
+int posix_memalign(void **out, size_t align, size_t n) {
+    atomic_fetch_add(&calls, 1);
+    void *p = __libc_memalign(align, n);
+    if (!p) return ENOMEM;
+    *out = p;
+    return 0;
+}
+void *aligned_alloc(size_t align, size_t n) { atomic_fetch_add(&calls, 1); return __libc_memalign(align, n); }
+void *memalign(size_t align, size_t n) { atomic_fetch_add(&calls, 1); return __libc_memalign(align, n); }
