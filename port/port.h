@@ -35,6 +35,10 @@ EST_HIDDEN int est_port_read_file(const char *path, void *buf, size_t cap, size_
 EST_HIDDEN void *est_port_alloc(size_t n);   /* NULL on failure; 64-byte aligned */
 EST_HIDDEN void est_port_free(void *p);
 
+/* ---- environment ------------------------------------------------------------------------ */
+/* getenv, or NULL (firmware ports return NULL). */
+EST_HIDDEN const char *est_port_getenv(const char *name);
+
 /* ---- clocks ----------------------------------------------------------------------------- */
 EST_HIDDEN uint64_t est_port_now_ns(void);   /* monotonic */
 
