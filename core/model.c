@@ -1,0 +1,327 @@
+/*
+ * model.c - the public model API: parameters, open/close (mapped file or caller memory), the open
+ * plan, model info, tokens, and the log-mel wrapper (see model.h for the open flow and the arena
+ * layout).  With a caller buffer nothing here calls an allocator; with mem == NULL exactly one
+ * est_port_alloc happens at open and one est_port_free at close.
+ */
+#include "model.h"
+
+#include "mel.h"
+
+/* ==== parameters ========================================================================= */
+
+int est_model_check_params(const edgestt_params *p, edgestt_params *out, edgestt_diag *diag) {
+    edgestt_params d;
+    edgestt_params_default(&d);
+    if (!p) p = &d;
+    if (p->n_threads < 1 || p->n_threads > EST_MAX_THREADS)
+        return est_diag(diag, EDGESTT_E_INVALID_ARG, "n_threads %d is outside 1..%d", p->n_threads, EST_MAX_THREADS);
+    if (p->beam_size < 1 || p->beam_size > EST_MAX_BEAMS)
+        return est_diag(diag, EDGESTT_E_INVALID_ARG, "beam_size %d is outside 1..%d", p->beam_size, EST_MAX_BEAMS);
+    if (p->max_audio_windows < 1 || p->max_audio_windows > EST_MAX_AUDIO_WINDOWS)
+        return est_diag(diag, EDGESTT_E_INVALID_ARG, "max_audio_windows %d is outside 1..%d",
+                        p->max_audio_windows, EST_MAX_AUDIO_WINDOWS);
+    *out = *p;
+    return EDGESTT_OK;
+}
+
+/* ==== the plan =========================================================================== */
+
+/* One reservation, recorded as a step; zero-size blocks are skipped (no step). */
+static int step(est_arena *a, est_model_plan *pl, int top, size_t count, size_t elem, void **out) {
+    size_t n;
+    *out = NULL;
+    if (!est_mul(count, elem, &n)) return EDGESTT_E_LIMIT;
+    if (!n) return EDGESTT_OK;
+    int st = top ? est_arena_scratch(a, n, out) : est_arena_alloc(a, n, out);
+    if (st) return st;
+    if (pl->n_steps < EST_PLAN_MAX_STEPS) pl->marks[pl->n_steps] = a->lo + a->hi;
+    pl->n_steps++;
+    return EDGESTT_OK;
+}
+
+int est_model_plan_run(const est_whisper_probe *pr, const edgestt_params *p, est_arena *a, est_model_plan *pl) {
+    const est_whisper_hparams *hp = &pr->hp;
+    int st;
+    void *q;
+    memset(pl, 0, sizeof *pl);
+    if (pr->n_file_kv > SIZE_MAX || pr->n_file_tensors > SIZE_MAX) return EDGESTT_E_LIMIT;
+    pl->n_kv = (size_t)pr->n_file_kv;
+    pl->n_tensors = (size_t)pr->n_file_tensors;
+    pl->spec_size = est_tok_special_bytes(&pr->st, pr->n_text, hp->n_vocab);
+    pl->pool_size = est_pool_size(p->n_threads);
+    pl->mel_scratch = est_log_mel_scratch_size(hp->n_mels, 2 * hp->n_audio_ctx);
+    /* bottom: long-lived */
+    if ((st = step(a, pl, 0, 1, sizeof(edgestt_model), &q)) != 0) return st;
+    pl->handle = (edgestt_model *)q;
+    if ((st = step(a, pl, 0, (size_t)hp->n_audio_layer, sizeof(est_whisper_enc_layer), &q)) != 0) return st;
+    pl->enc = (est_whisper_enc_layer *)q;
+    if ((st = step(a, pl, 0, (size_t)hp->n_text_layer, sizeof(est_whisper_dec_layer), &q)) != 0) return st;
+    pl->dec = (est_whisper_dec_layer *)q;
+    if ((st = step(a, pl, 0, (size_t)pr->n_text + 1, sizeof(uint32_t), &q)) != 0) return st;
+    pl->text_off = (uint32_t *)q;
+    if ((st = step(a, pl, 0, pr->text_bytes, 1, &q)) != 0) return st;
+    pl->text_bytes = (uint8_t *)q;
+    if ((st = step(a, pl, 0, (size_t)(hp->n_vocab - pr->n_text) + 1, sizeof(uint32_t), &q)) != 0) return st;
+    pl->spec_off = (uint32_t *)q;
+    if ((st = step(a, pl, 0, pl->spec_size, 1, &q)) != 0) return st;
+    pl->spec_bytes = (uint8_t *)q;
+    if ((st = step(a, pl, 0, pl->pool_size, 1, &q)) != 0) return st;
+    pl->pool_mem = q;
+    /* top: the file tables, used while open fills and binds, released before it returns */
+    size_t mark = est_arena_mark(a);
+    if ((st = step(a, pl, 1, pl->n_kv, sizeof(est_gguf_kv), &q)) != 0) return st;
+    pl->kv = (est_gguf_kv *)q;
+    if ((st = step(a, pl, 1, pl->n_tensors, sizeof(est_file_tensor), &q)) != 0) return st;
+    pl->tensors = (est_file_tensor *)q;
+    est_arena_release(a, mark);
+    /* top: per-call scratch planned here so the block is big enough (edgestt_log_mel) */
+    if ((st = step(a, pl, 1, pl->mel_scratch, 1, &q)) != 0) return st;
+    est_arena_release(a, mark);
+    pl->required = est_arena_required(a);
+    return EDGESTT_OK;
+}
+
+/* ==== open / close ======================================================================= */
+
+static int plan_status(int st, edgestt_diag *diag) {
+    if (st == EDGESTT_E_LIMIT) return est_diag(diag, st, "model: planned memory overflows size_t");
+    return est_diag(diag, st, "model: arena too small while placing the plan");
+}
+
+/* Fill a placed handle: tables, tensors, tokenizer, kernels, pool. */
+static int fill(edgestt_model *h, const est_whisper_probe *pr, const est_model_plan *pl, edgestt_diag *diag) {
+    int st;
+    h->w.enc = pl->enc;
+    h->w.dec = pl->dec;
+    if (pr->format == EDGESTT_FORMAT_GGUF) {
+        est_gguf g;
+        st = est_gguf_fill(pr->data, pr->size, &pr->gguf, pl->kv, pl->tensors, &g, diag);
+    } else {
+        est_ggml_bin b = pr->bin;
+        st = est_ggml_bin_fill(&b, pl->tensors, diag);
+    }
+    if (st) return st;
+    if ((st = est_whisper_bind(pr, pl->tensors, pl->n_tensors, &h->w, diag)) != 0) return st;
+    est_tokenizer *t = &h->tok;
+    t->n_vocab = pr->hp.n_vocab;
+    t->st = pr->st;
+    if (pr->format == EDGESTT_FORMAT_GGUF)
+        st = est_tok_index_gpt2(t, pr->tokens, pr->data + pr->size, pr->n_text, pl->text_bytes, pr->text_bytes,
+                                pl->text_off, diag);
+    else
+        st = est_tok_index_records(t, pr->bin.words, pr->bin.words_bytes, pr->n_text, pl->text_off, diag);
+    if (st) return st;
+    est_tok_build_special(t, pl->spec_bytes, pl->spec_off);
+    return EDGESTT_OK;
+}
+
+/* Kernel table from params->kernels, or EDGESTT_KERNELS when params ask for "auto". */
+static int pick_kernels(const edgestt_params *p, const est_kernels **out, edgestt_diag *diag) {
+    const char *req = p->kernels;
+    if (!req || !*req || !strcmp(req, "auto")) {
+        const char *env = est_port_getenv("EDGESTT_KERNELS");
+        if (env && *env) req = env;
+    }
+    int st = est_kernels_select(req, est_port_cpu_features(), out);
+    if (st == EDGESTT_E_UNSUPPORTED)
+        return est_diag(diag, st, "kernels '%s' cannot run on this CPU or build", req);
+    if (st) return est_diag(diag, st, "kernels '%s' unknown (auto, ref, avx2, neon, neondot)", req ? req : "");
+    return EDGESTT_OK;
+}
+
+/* The common path of open, open_memory and the two mem_size calls (bytes != NULL: measure only). */
+static int open_image(const est_map *map, const edgestt_params *params, void *mem, size_t mem_size,
+                      edgestt_model **out, size_t *bytes, edgestt_diag *diag) {
+    edgestt_params p;
+    est_whisper_probe pr;
+    est_model_plan pl;
+    est_arena a;
+    const est_kernels *kern = NULL;
+    int st = est_model_check_params(params, &p, diag);
+    if (st) return st;
+    if ((st = est_whisper_probe_image(map->data, map->size, &pr, diag)) != 0) return st;
+    est_arena_init_measure(&a);
+    if ((st = est_model_plan_run(&pr, &p, &a, &pl)) != 0) return plan_status(st, diag);
+    if (bytes) {
+        *bytes = pl.required;
+        return EDGESTT_OK;
+    }
+    if ((st = pick_kernels(&p, &kern, diag)) != 0) return st;
+    void *owned = NULL;
+    if (mem) {
+        if (mem_size < pl.required)
+            return est_diag(diag, EDGESTT_E_NOMEM, "model: buffer of %zu bytes, the plan needs %zu", mem_size,
+                            pl.required);
+    } else {
+        owned = est_port_alloc(pl.required);
+        if (!owned) return est_diag(diag, EDGESTT_E_NOMEM, "model: cannot allocate %zu bytes", pl.required);
+        mem = owned;
+        mem_size = pl.required;
+    }
+    size_t required = pl.required;
+    est_arena_init(&a, mem, mem_size);
+    st = est_model_plan_run(&pr, &p, &a, &pl);
+    if (st) st = plan_status(st == EDGESTT_E_NOMEM ? EDGESTT_E_INTERNAL : st, diag);
+    edgestt_model *h = pl.handle;
+    if (!st) st = fill(h, &pr, &pl, diag);
+    if (!st && (st = est_pool_init(&h->pool, pl.pool_mem, pl.pool_size, p.n_threads)) != 0)
+        st = est_diag(diag, st, "model: cannot start %d threads", p.n_threads);
+    if (st) {
+        est_port_free(owned);
+        return st;
+    }
+    h->owned = owned;
+    h->map = *map;
+    h->format = pr.format;
+    h->hp = pr.hp;
+    h->kernels = kern;
+    h->n_threads = p.n_threads;
+    h->arena_bytes = required;
+    h->mel_scratch_bytes = pl.mel_scratch;
+    h->arena = a; /* the scratch tables are released: top is free again */
+    *out = h;
+    return EDGESTT_OK;
+}
+
+/* Map a file, run open_image, keep the mapping on success. */
+static int open_path(const char *path, const edgestt_params *params, void *mem, size_t mem_size,
+                     edgestt_model **out, size_t *bytes, edgestt_diag *diag) {
+    est_map m;
+    int st = est_port_map_file(path, &m, diag);
+    if (st) return st;
+    st = open_image(&m, params, mem, mem_size, out, bytes, diag);
+    if (st || bytes) est_port_unmap(&m);
+    return st;
+}
+
+edgestt_status edgestt_mem_size(const char *path, const edgestt_params *params, size_t *bytes, edgestt_diag *diag) {
+    if (!path || !bytes) return (edgestt_status)est_diag(diag, EDGESTT_E_INVALID_ARG, "NULL path or bytes");
+    return (edgestt_status)open_path(path, params, NULL, 0, NULL, bytes, diag);
+}
+
+edgestt_status edgestt_open(const char *path, const edgestt_params *params, void *mem, size_t mem_size,
+                            edgestt_model **out, edgestt_diag *diag) {
+    if (!out) return (edgestt_status)est_diag(diag, EDGESTT_E_INVALID_ARG, "NULL out");
+    *out = NULL;
+    if (!path) return (edgestt_status)est_diag(diag, EDGESTT_E_INVALID_ARG, "NULL path");
+    return (edgestt_status)open_path(path, params, mem, mem_size, out, NULL, diag);
+}
+
+edgestt_status edgestt_mem_size_memory(const void *data, size_t size, const edgestt_params *params, size_t *bytes,
+                                       edgestt_diag *diag) {
+    if ((!data && size) || !bytes) return (edgestt_status)est_diag(diag, EDGESTT_E_INVALID_ARG, "NULL data or bytes");
+    est_map m = {(const uint8_t *)data, size, 0};
+    return (edgestt_status)open_image(&m, params, NULL, 0, NULL, bytes, diag);
+}
+
+edgestt_status edgestt_open_memory(const void *data, size_t size, const edgestt_params *params, void *mem,
+                                   size_t mem_size, edgestt_model **out, edgestt_diag *diag) {
+    if (!out) return (edgestt_status)est_diag(diag, EDGESTT_E_INVALID_ARG, "NULL out");
+    *out = NULL;
+    if (!data && size) return (edgestt_status)est_diag(diag, EDGESTT_E_INVALID_ARG, "NULL data");
+    est_map m = {(const uint8_t *)data, size, 0};
+    return (edgestt_status)open_image(&m, params, mem, mem_size, out, NULL, diag);
+}
+
+void edgestt_close(edgestt_model *model) {
+    if (!model) return;
+    est_map m = model->map;
+    void *owned = model->owned;
+    if (model->pool) est_pool_destroy(model->pool);
+    memset(model, 0, sizeof *model); /* a stale handle fails loudly rather than half-works */
+    est_port_unmap(&m);
+    est_port_free(owned);
+}
+
+/* ==== info and tokens ==================================================================== */
+
+edgestt_status edgestt_model_get_info(const edgestt_model *m, edgestt_model_info *info) {
+    if (!m || !info) return EDGESTT_E_INVALID_ARG;
+    memset(info, 0, sizeof *info);
+    info->format = m->format;
+    info->arch = "whisper";
+    info->n_vocab = m->hp.n_vocab;
+    info->n_audio_ctx = m->hp.n_audio_ctx;
+    info->n_audio_state = m->hp.n_audio_state;
+    info->n_audio_head = m->hp.n_audio_head;
+    info->n_audio_layer = m->hp.n_audio_layer;
+    info->n_text_ctx = m->hp.n_text_ctx;
+    info->n_text_state = m->hp.n_text_state;
+    info->n_text_head = m->hp.n_text_head;
+    info->n_text_layer = m->hp.n_text_layer;
+    info->n_mels = m->hp.n_mels;
+    info->multilingual = m->hp.n_vocab >= 51865;
+    info->n_languages = m->tok.st.n_languages;
+    info->n_tensors = m->w.n_tensors;
+    info->n_params = m->w.n_params;
+    info->weight_bytes = m->w.weight_bytes;
+    memcpy(info->n_by_type, m->w.n_by_type, sizeof info->n_by_type);
+    info->arena_bytes = m->arena_bytes;
+    info->kernels = m->kernels ? m->kernels->name : "?";
+    info->mapped = m->map.mapped;
+    return EDGESTT_OK;
+}
+
+edgestt_status edgestt_special_tokens_get(const edgestt_model *m, edgestt_special_tokens *st) {
+    if (!m || !st) return EDGESTT_E_INVALID_ARG;
+    *st = m->tok.st;
+    return EDGESTT_OK;
+}
+
+edgestt_status edgestt_token_bytes(const edgestt_model *m, int id, const char **bytes, size_t *len) {
+    if (!m || !bytes || !len) return EDGESTT_E_INVALID_ARG;
+    const uint8_t *b;
+    int st = est_tok_bytes(&m->tok, id, &b, len);
+    if (st) return (edgestt_status)st;
+    *bytes = (const char *)b;
+    return EDGESTT_OK;
+}
+
+edgestt_status edgestt_detokenize(const edgestt_model *m, const int *ids, int n_ids, char *out, size_t cap,
+                                  size_t *written) {
+    if (!m || (!ids && n_ids) || n_ids < 0 || (!out && cap)) return EDGESTT_E_INVALID_ARG;
+    size_t at = 0;
+    int st = EDGESTT_OK;
+    if (written) *written = 0;
+    for (int i = 0; i < n_ids; i++) {
+        if (ids[i] < 0 || ids[i] >= m->tok.n_vocab) {
+            st = EDGESTT_E_INVALID_ARG;
+            break;
+        }
+        if (ids[i] >= m->tok.st.eot) continue; /* special, language and timestamp tokens */
+        const uint8_t *b;
+        size_t len;
+        est_tok_bytes(&m->tok, ids[i], &b, &len);
+        if (cap == 0 || len > cap - 1 - at) {
+            size_t fit = cap ? cap - 1 - at : 0;
+            if (fit) memcpy(out + at, b, fit);
+            at += fit;
+            st = EDGESTT_E_NOMEM;
+            break;
+        }
+        memcpy(out + at, b, len);
+        at += len;
+    }
+    if (cap) out[at] = 0;
+    else if (st == EDGESTT_OK) st = EDGESTT_E_NOMEM; /* no room for the NUL */
+    if (written) *written = at;
+    return (edgestt_status)st;
+}
+
+/* ==== log-mel ============================================================================ */
+
+edgestt_status edgestt_log_mel(edgestt_model *m, const float *samples, size_t n_samples, float *out,
+                               size_t out_floats) {
+    if (!m || (!samples && n_samples) || !out) return EDGESTT_E_INVALID_ARG;
+    const int n_frames = 2 * m->hp.n_audio_ctx;
+    if (out_floats < (size_t)m->hp.n_mels * (size_t)n_frames) return EDGESTT_E_INVALID_ARG;
+    size_t mark = est_arena_mark(&m->arena);
+    void *scratch;
+    int st = est_arena_scratch(&m->arena, m->mel_scratch_bytes, &scratch);
+    if (!st)
+        st = est_log_mel(samples, n_samples, m->w.mel_filters, m->hp.n_mels, n_frames, out, scratch,
+                         m->mel_scratch_bytes);
+    est_arena_release(&m->arena, mark);
+    return (edgestt_status)st;
+}
