@@ -155,15 +155,22 @@ class Whisper:
         return F.linear(x, self.w[name + ".weight"], self.w[name + ".bias"] if bias else None)
 
     @staticmethod
-    def _attention(q, k, v, n_head, mask=None):
-        """q [B, Tq, n], k/v [B, Tk, n]; q and k each scaled by d_head^-0.25 as whisper does."""
+    def _heads(x, n_head):
+        """[B, T, n] -> [B, H, T, d]"""
+        b, t, n = x.shape
+        return x.view(b, t, n_head, n // n_head).permute(0, 2, 1, 3)
+
+    @staticmethod
+    def _attention(q, k, v, n_head, mask=None, kv_heads=False):
+        """q [B, Tq, n], k/v [B, Tk, n] (or, with kv_heads, k already scaled as [B|1, H, d, Tk]
+        and v as [B|1, H, Tk, d]); q and k each scaled by d_head^-0.25 as whisper does."""
         b, tq, n = q.shape
-        tk = k.shape[1]
         scale = (n // n_head) ** -0.25
-        q = q.view(b, tq, n_head, -1).permute(0, 2, 1, 3)
-        k = k.view(b, tk, n_head, -1).permute(0, 2, 1, 3)
-        v = v.view(b, tk, n_head, -1).permute(0, 2, 1, 3)
-        qk = (q * scale) @ (k * scale).transpose(-1, -2)  # [B, H, Tq, Tk]
+        q = Whisper._heads(q, n_head)
+        if not kv_heads:
+            k = (Whisper._heads(k, n_head) * scale).transpose(-1, -2)
+            v = Whisper._heads(v, n_head)
+        qk = (q * scale) @ k  # [B, H, Tq, Tk]
         if mask is not None:
             qk = qk + mask
         w = F.softmax(qk, dim=-1)
@@ -199,8 +206,11 @@ class Whisper:
         st = {"length": 0, "self_k": [], "self_v": [], "cross_k": [], "cross_v": []}
         for i in range(self.hp["n_text_layer"]):
             p = "decoder.blocks.%d.cross_attn." % i
-            st["cross_k"].append(self._lin(xa, p + "key", False))
-            st["cross_v"].append(self._lin(xa, p + "value"))
+            nh = self.hp["n_text_head"]
+            scale = (self.hp["n_text_state"] // nh) ** -0.25
+            k = self._heads(self._lin(xa, p + "key", False), nh) * scale
+            st["cross_k"].append(k.transpose(-1, -2).contiguous())       # [1, H, d, n_audio_ctx]
+            st["cross_v"].append(self._heads(self._lin(xa, p + "value"), nh).contiguous())  # [1, H, T, d]
             st["self_k"].append(None)
             st["self_v"].append(None)
         return st
@@ -231,9 +241,14 @@ class Whisper:
             x = x + self._lin(self._attention(q, k, v, nh, mask), p + "attn.out")
             h = self._ln(x, p + "cross_attn_ln")
             q = self._lin(h, p + "cross_attn.query")
-            ck = st["cross_k"][i].expand(bsz, -1, -1)
-            cv = st["cross_v"][i].expand(bsz, -1, -1)
-            x = x + self._lin(self._attention(q, ck, cv, nh), p + "cross_attn.out")
+            ck, cv = st["cross_k"][i], st["cross_v"][i]
+            if bsz > 1:   # a broadcast batched matmul is slow in torch: materialise per batch size
+                key = ("cross_b", bsz, i)
+                if key not in st:
+                    st[key] = (ck.expand(bsz, -1, -1, -1).contiguous(),
+                               cv.expand(bsz, -1, -1, -1).contiguous())
+                ck, cv = st[key]
+            x = x + self._lin(self._attention(q, ck, cv, nh, kv_heads=True), p + "cross_attn.out")
             x = x + self._mlp(x, p)
         st["length"] = off + t
         x = self._ln(x, "decoder.ln")
@@ -290,9 +305,11 @@ def detect_language(model, tok, audio_features):
 class Trace:
     """Optional per-step record of decision margins (how close each choice was to flipping)."""
 
-    def __init__(self):
+    def __init__(self, n_raw=8, k_raw=5):
         self.argmax_gap = []   # greedy: top1 - top2 of the filtered logits
         self.ts_gap = []       # timestamp rule: |logsumexp(ts logprobs) - max text logprob|
+        self.raw_top = []      # first n_raw steps: (ids, values) of the k_raw largest raw logits, row 0
+        self.n_raw, self.k_raw = n_raw, k_raw
 
     def min_argmax_gap(self):
         return min(self.argmax_gap) if self.argmax_gap else math.inf
@@ -480,6 +497,9 @@ class DecodingTask:
                 no_speech_prob = float(logits[0, self.sot_index].softmax(dim=-1)[tok.no_speech])
             first = False
             logits = logits[:, -1].clone()
+            if self.trace is not None and len(self.trace.raw_top) < self.trace.n_raw:
+                v, ix = logits[0].topk(self.trace.k_raw)
+                self.trace.raw_top.append((ix.tolist(), v.tolist()))
             self.apply_filters(logits, tokens)
             if self.o["beam_size"] is not None:
                 tokens, completed = self._beam_update(tokens, logits, sum_logprobs, state)
@@ -664,6 +684,246 @@ def transcribe(model, tok, audio, filters, temperature=(0.0, 0.2, 0.4, 0.6, 0.8,
 
 
 # ================================================================================================
+# Model files and goldens
+# ================================================================================================
+
+def _torch_shape(ne):
+    """ggml ne (padded to 4 with 1) -> PyTorch shape: reversed, leading 1s dropped."""
+    shape = list(reversed([int(x) for x in ne]))
+    while len(shape) > 1 and shape[0] == 1:
+        shape.pop(0)
+    return tuple(shape)
+
+
+def load_model(path):
+    """Read a GGUF or whisper.cpp .bin Whisper file with tests/reference/ggml_files.py (the model
+    helper's independent numpy readers) and dequantize every tensor to float32 (ggml block layouts).
+    Returns dict(hp, weights {name: float32 array in PyTorch order}, mel_filters [n_mels, 201],
+    text_bytes [bytes per id < eot], tokens_explicit {attribute: id} from GGUF keys, or {})."""
+    import ggml_files as gf
+    explicit = {}
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic == b"GGUF":
+        _, kv, tensors = gf.read_gguf(path)
+        hp = {"n_vocab": kv["whisper.n_vocab"], "n_mels": kv["whisper.n_mels"]}
+        for side in ("audio", "text"):
+            for k in ("n_ctx", "n_state", "n_head", "n_layer"):
+                hp["n_%s_%s" % (side, k[2:])] = int(kv["whisper.%s.%s" % (side, k)])
+        n_text = 50256 + int(hp["n_vocab"] >= 51865)
+        strings = kv["whisper.tokenizer.tokens"]
+        text_bytes = [gf.gpt2_decode(b.decode("utf-8")) for b in strings[:n_text]]
+        for k in ("eot", "sot", "translate", "transcribe", "sot_lm", "sot_prev", "no_speech",
+                  "no_timestamps", "timestamp_begin", "lang_first"):
+            if "whisper.token." + k in kv:
+                explicit[k] = int(kv["whisper.token." + k])
+        mel = None
+    else:
+        hp, mel, text_bytes, tensors = gf.read_bin(path)
+        hp = {k: int(v) for k, v in hp.items() if k != "ftype"}
+    weights = {}
+    for t in tensors:
+        arr = gf.dequantize(t.type, t.data, t.nelem).reshape(_torch_shape(t.ne))
+        if t.name == "mel_filters":
+            mel = arr
+        else:
+            weights[t.name] = arr
+    hp = {k: int(hp[k]) for k in HPARAM_KEYS}
+    return dict(hp=hp, weights=weights, mel_filters=np.asarray(mel, dtype=np.float32).reshape(hp["n_mels"], -1),
+                text_bytes=text_bytes, tokens_explicit=explicit)
+
+
+def read_wav16(path):
+    """16 kHz mono PCM16 -> float32 / 32768 (whisper's load_audio scaling)."""
+    import wave
+    with wave.open(path, "rb") as w:
+        assert w.getnchannels() == 1 and w.getsampwidth() == 2 and w.getframerate() == SAMPLE_RATE
+        pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    return pcm.astype(np.float32) / 32768.0
+
+
+def _f32s(x):
+    """float32-exact text: %.9g of the float32 value."""
+    return " ".join("%.9g" % v for v in np.asarray(x, dtype=np.float32).reshape(-1).tolist())
+
+
+class GoldenWriter:
+    """KEY COUNT VALUE... lines (floats as %.9g of float32, so they parse back bit-exact)."""
+
+    def __init__(self):
+        self.lines = []
+
+    def comment(self, text):
+        for ln in text.split("\n"):
+            self.lines.append("# " + ln)
+
+    def ints(self, key, vals):
+        vals = [int(v) for v in vals]
+        self.lines.append("%s %d %s" % (key, len(vals), " ".join(map(str, vals))) if vals else
+                          "%s 0" % key)
+
+    def floats(self, key, vals):
+        vals = np.asarray(vals, dtype=np.float64).reshape(-1)
+        self.lines.append("%s %d %s" % (key, len(vals), _f32s(vals)) if len(vals) else "%s 0" % key)
+
+    def float64s(self, key, vals):
+        """Scalars that are sums / probabilities: %.17g (the C side compares with a tolerance)."""
+        vals = np.asarray(vals, dtype=np.float64).reshape(-1)
+        self.lines.append("%s %d %s" % (key, len(vals), " ".join("%.17g" % v for v in vals)))
+
+    def text(self):
+        return "\n".join(self.lines) + "\n"
+
+
+ENC_ROWS = (0, 1, 100, 749, 1499)
+LOGIT_TOPK = 100
+LOGIT_STRIDE = 64
+
+
+def _enc_block(g, key, af):
+    n_ctx = af.shape[0]
+    rows = [r for r in ENC_ROWS if r < n_ctx]
+    a = af.double()
+    g.ints(key + ".rows", rows)
+    g.floats(key, a[rows])
+    g.float64s(key + ".sum", [float(a.sum())])
+    g.float64s(key + ".sumsq", [float((a * a).sum())])
+    g.float64s(key + ".absmax", [float(a.abs().max())])
+
+
+def _logits_block(g, key, logits, tokens):
+    lg = logits.double()
+    g.ints(key + ".input", tokens)
+    vals, ids = lg.topk(LOGIT_TOPK)
+    g.ints(key + ".top_ids", ids.tolist())
+    g.floats(key + ".top_vals", vals)
+    g.ints(key + ".stride", [LOGIT_STRIDE])
+    g.floats(key + ".strided", lg[::LOGIT_STRIDE])
+    g.float64s(key + ".sum", [float(lg.sum())])
+    g.float64s(key + ".sumsq", [float((lg * lg).sum())])
+
+
+def _clip(text, n=300):
+    return text if len(text) <= n else text[:n] + "... (%d chars)" % len(text)
+
+
+def _result_block(g, key, r, trace, tok):
+    g.ints(key + ".tokens", r["tokens"])
+    g.float64s(key + ".sum_logprob", [r["sum_logprob"]])
+    g.float64s(key + ".avg_logprob", [r["avg_logprob"]])
+    g.float64s(key + ".no_speech_prob", [r["no_speech_prob"]])
+    g.float64s(key + ".compression_ratio", [r["compression_ratio"]])
+    if trace is not None:
+        g.float64s(key + ".min_argmax_gap", [trace.min_argmax_gap()])
+        g.float64s(key + ".min_ts_gap", [trace.min_ts_gap()])
+        g.ints(key + ".step_top_ids", [i for ids, _ in trace.raw_top for i in ids])
+        g.floats(key + ".step_top_vals", [v for _, vals in trace.raw_top for v in vals])
+    g.comment("%s text: %s" % (key, _clip(repr(tok.decode_with_timestamps(r["tokens"])))))
+
+
+def golden_for_model(path, wav, dtype=torch.float64, check32=True, log=print):
+    """All goldens for one model file, as the text of one golden file."""
+    import hashlib
+    mf = load_model(path)
+    hp = mf["hp"]
+    tok = Tokenizer(hp["n_vocab"], mf["text_bytes"])
+    for name, want in mf.get("tokens_explicit", {}).items():
+        got = getattr(tok, name)
+        if got != want:
+            raise ValueError("%s: file says %s = %d, layout gives %d" % (path, name, want, got))
+    model = Whisper(hp, mf["weights"], dtype)
+    filters = np.asarray(mf["mel_filters"], dtype=np.float32)
+    n_frames = 2 * hp["n_audio_ctx"]
+    audio = read_wav16(wav)
+    g = GoldenWriter()
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    g.comment("whisper_ref.py golden for %s (sha256 %s)" % (os.path.basename(path), digest))
+    g.comment("regenerate: /usr/bin/python3 tests/reference/whisper_ref.py --models build/testmodels "
+              "--out tests/data/golden")
+    g.comment("format: KEY COUNT VALUE... ; floats are %.9g of float32 values (exact), or %.17g "
+              "for sums/probabilities; computed in " + str(dtype).replace("torch.", ""))
+    g.ints("model.bytes", [os.path.getsize(path)])
+    g.ints("hparams", [hp[k] for k in HPARAM_KEYS])
+    g.comment("hparams order: " + " ".join(HPARAM_KEYS))
+    g.ints("specials", [tok.eot, tok.sot, tok.lang_first, tok.translate, tok.transcribe, tok.sot_lm,
+                        tok.sot_prev, tok.no_speech, tok.no_timestamps, tok.timestamp_begin])
+    g.comment("specials order: eot sot lang_first translate transcribe sot_lm sot_prev no_speech "
+              "no_timestamps timestamp_begin")
+    task0 = DecodingTask(model, tok, decoding_options())
+    g.ints("suppress", task0.suppress)
+    g.ints("blank", tok.encode(" "))
+    sot_seq = tok.sot_sequence("en", "transcribe")
+
+    # 1. synthetic mel: encoder + first-step logits, independent of any front end
+    mel = synth_mel(hp["n_mels"], n_frames)
+    af = model.encode(mel)
+    _enc_block(g, "synth.enc", af)
+    st = model.new_state(af)
+    _logits_block(g, "synth.logits", model.decode_step([sot_seq], st)[0, -1], sot_seq)
+    log("  synth: encoder absmax %.4g" % float(af.abs().max()))
+
+    # 2. jfk.wav, one window as est_log_mel computes it (samples zero-padded to the window)
+    wm = window_mel(audio, filters, n_frames, dtype)
+    g.ints("jfk.n_samples", [len(audio)])
+    g.float64s("jfk.mel.sum", [float(wm.sum())])
+    g.float64s("jfk.mel.sumsq", [float((wm * wm).sum())])
+    g.float64s("jfk.mel.max", [float(wm.max())])
+    af = model.encode(wm)
+    _enc_block(g, "jfk.enc", af)
+    st = model.new_state(af)
+    _logits_block(g, "jfk.logits", model.decode_step([sot_seq], st)[0, -1], sot_seq)
+    if tok.multilingual:
+        lt, probs = detect_language(model, tok, af)
+        g.ints("jfk.lang.token", [lt])
+        g.float64s("jfk.lang.prob", [probs[tok.languages[lt - tok.lang_first]]])
+        g.comment("detected language: %s" % tok.languages[lt - tok.lang_first])
+    runs = [("greedy_ts", {}), ("greedy_nots", dict(without_timestamps=True)),
+            ("beam5_ts", dict(beam_size=5)), ("beam5_nots", dict(beam_size=5, without_timestamps=True))]
+    results = {}
+    for key, opts in runs:
+        tr = Trace()
+        r = decode(model, tok, af, trace=tr, language="en", **opts)
+        results[key] = r
+        _result_block(g, "jfk." + key, r, tr if key.startswith("greedy") else None, tok)
+        log("  jfk.%s: %d tokens, avg_logprob %.3f, min gaps %.3g / %.3g" %
+            (key, len(r["tokens"]), r["avg_logprob"], tr.min_argmax_gap(), tr.min_ts_gap()))
+
+    # 3. transcribe() seek loop, temperature 0 only (sampling is not reproducible across
+    #    implementations), on jfk (1 window) and jfk x3 (33 s, several windows)
+    for key, a in (("tr_jfk", audio), ("tr_jfk3", np.concatenate([audio, audio, audio]))):
+        res = transcribe(model, tok, a, filters, temperature=0.0, language="en")
+        g.ints(key + ".content_frames", [res["content_frames"]])
+        g.ints(key + ".n_windows", [len(res["windows"])])
+        for i, wdw in enumerate(res["windows"]):
+            r = wdw["result"]
+            g.ints("%s.win%d.seek" % (key, i), [wdw["seek"], wdw["segment_size"]])
+            g.ints("%s.win%d.prompt" % (key, i), wdw["prompt"])
+            g.ints("%s.win%d.tokens" % (key, i), r["tokens"])
+            g.float64s("%s.win%d.stats" % (key, i), [r["avg_logprob"], r["no_speech_prob"],
+                                                     r["compression_ratio"]])
+        g.ints(key + ".n_segments", [len(res["segments"])])
+        for i, s in enumerate(res["segments"]):
+            g.float64s("%s.seg%d.time" % (key, i), [s["seek"], s["start"], s["end"]])
+            g.ints("%s.seg%d.tokens" % (key, i), s["tokens"])
+        g.comment("%s text: %s" % (key, _clip(repr(res["text"]))))
+        log("  %s: %d windows, %d segments" % (key, len(res["windows"]), len(res["segments"])))
+
+    # float32 arithmetic (whisper's own CPU path) must give the same decisions
+    if check32 and dtype != torch.float32:
+        m32 = Whisper(hp, mf["weights"], torch.float32)
+        af32 = m32.encode(window_mel(audio, filters, n_frames, torch.float32))
+        same = []
+        for key, opts in runs:
+            r32 = decode(m32, tok, af32, language="en", **opts)
+            same.append(r32["tokens"] == results[key]["tokens"])
+        g.comment("float32 recomputation gives identical tokens: %s" %
+                  ", ".join("%s=%s" % (k, s) for (k, _), s in zip(runs, same)))
+        log("  float32 recomputation identical tokens: %s" % same)
+    return g.text()
+
+
+# ================================================================================================
 # Self-test on in-memory random weights (no model file needed)
 # ================================================================================================
 
@@ -809,7 +1069,7 @@ class _Scripted:
         st["seqs"] = [list(st["seqs"][i]) for i in idx]
 
 
-def _self_test(vocab_path):
+def _self_test(vocab_path, tiktoken_multi=None):
     import json
     import re
     from tokenizer_ref import gpt2_string_to_bytes, gpt2_bpe_classic, pretokenize
@@ -867,6 +1127,24 @@ def _self_test(vocab_path):
           (50359, 50365, 100, 50358), "large-v3 (51866) special ids")
     check(tok.decode_with_timestamps([50363, 262, 50413, 50256]) == "<|0.00|> the<|1.00|><|endoftext|>",
           "special textual forms")
+    if tiktoken_multi:
+        import base64
+        ranks = {}
+        with open(tiktoken_multi) as f:
+            for line in f:
+                if line.strip():
+                    b64, r = line.split()
+                    ranks[int(r)] = base64.b64decode(b64)
+        mt = Tokenizer(51865, [ranks[i] for i in range(len(ranks))])
+        published_multi = [
+            1, 2, 7, 8, 9, 10, 14, 25, 26, 27, 28, 29, 31, 58, 59, 60, 61, 62, 63, 90, 91, 92, 93,
+            359, 503, 522, 542, 873, 893, 902, 918, 922, 931, 1350, 1853, 1982, 2460, 2627, 3246,
+            3253, 3268, 3536, 3846, 3961, 4183, 4667, 6585, 6647, 7273, 9061, 9383, 10428, 10929,
+            11938, 12033, 12331, 12562, 13793, 14157, 14635, 15265, 15618, 16553, 16604, 18362,
+            18956, 20075, 21675, 22520, 26130, 26161, 26435, 28279, 29464, 31650, 32302, 32470,
+            36865, 42863, 47425, 49870, 50254]
+        check(mt.non_speech_tokens() == published_multi,
+              "multilingual vocabulary: non_speech_tokens == the published multilingual list")
 
     # ---- forward pass vs the naive implementation ----
     print("forward pass (random weights):")
@@ -995,20 +1273,48 @@ def _self_test(vocab_path):
     return 1 if fails else 0
 
 
+GOLDEN_MODELS = ("mini-en-f32.gguf", "mini-multi-f16.gguf", "mini-v3-f16.gguf")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--self-test", action="store_true", help="run the checks on random weights")
+    ap.add_argument("--models", default="build/testmodels", help="dir with the generated test models")
+    ap.add_argument("--out", default="tests/data/golden", help="where the whisper_*.txt goldens go")
+    ap.add_argument("--model", action="append", default=None,
+                    help="only these model files (path; repeatable); default: %s" % ", ".join(GOLDEN_MODELS))
+    ap.add_argument("--wav", default=os.path.join(HERE, "..", "data", "jfk.wav"))
+    ap.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    ap.add_argument("--no-check32", action="store_true", help="skip the float32 token recomputation")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1 behaves best on a shared box)")
+    ap.add_argument("--self-test", action="store_true", help="run the checks on random weights and exit")
     ap.add_argument("--vocab", default=None, help="dir with encoder.json + vocab.bpe (self-test)")
+    ap.add_argument("--tiktoken", default=None,
+                    help="self-test: also check a multilingual.tiktoken rank file (not committed)")
     a = ap.parse_args()
+    torch.set_num_threads(a.threads)
     if a.self_test:
-        torch.set_num_threads(2)
         vocab = a.vocab
         if vocab is None:
             for d in (os.path.join(HERE, "..", "..", "models", "vocab"), "/work/shared/data"):
                 if os.path.exists(os.path.join(d, "encoder.json")) and os.path.exists(os.path.join(d, "vocab.bpe")):
                     vocab = d
                     break
-        return _self_test(vocab)
+        return _self_test(vocab, a.tiktoken)
+    paths = a.model or [os.path.join(a.models, m) for m in GOLDEN_MODELS]
+    dtype = torch.float64 if a.dtype == "float64" else torch.float32
+    os.makedirs(a.out, exist_ok=True)
+    for p in paths:
+        if not os.path.exists(p):
+            print("%s: missing (run make models / whisper-gen --test-set)" % p, file=sys.stderr)
+            return 1
+        stem = os.path.basename(p).rsplit(".", 1)[0]
+        print("%s:" % p)
+        text = golden_for_model(p, a.wav, dtype, not a.no_check32)
+        out = os.path.join(a.out, "whisper_%s.txt" % stem)
+        with open(out + ".part", "w") as f:
+            f.write(text)
+        os.replace(out + ".part", out)
+        print("  -> %s (%d bytes)" % (out, len(text)))
     return 0
 
 
