@@ -61,7 +61,7 @@ static int walk_tensors(est_ggml_bin *b, est_file_tensor *tab, uint64_t *count, 
     return EDGESTT_OK;
 }
 
-int est_ggml_bin_scan(const void *data, size_t size, est_ggml_bin *b, edgestt_diag *diag) {
+int est_ggml_bin_scan_header(const void *data, size_t size, est_ggml_bin *b, edgestt_diag *diag) {
     memset(b, 0, sizeof *b);
     const uint8_t *p = (const uint8_t *)data;
     if (!data && size) return est_diag(diag, EDGESTT_E_INVALID_ARG, "bin: no data");
@@ -110,7 +110,16 @@ int est_ggml_bin_scan(const void *data, size_t size, est_ggml_bin *b, edgestt_di
     b->data = p;
     b->size = size;
     b->tensors_at = pos;
+    return EDGESTT_OK;
+}
+
+int est_ggml_bin_scan_tensors(est_ggml_bin *b, edgestt_diag *diag) {
     return walk_tensors(b, NULL, &b->n_tensors, diag);
+}
+
+int est_ggml_bin_scan(const void *data, size_t size, est_ggml_bin *b, edgestt_diag *diag) {
+    int st = est_ggml_bin_scan_header(data, size, b, diag);
+    return st ? st : est_ggml_bin_scan_tensors(b, diag);
 }
 
 int est_ggml_bin_fill(est_ggml_bin *b, est_file_tensor *tab, edgestt_diag *diag) {

@@ -45,6 +45,10 @@ typedef struct est_ggml_bin {
 } est_ggml_bin;
 
 EST_HIDDEN int est_ggml_bin_scan(const void *data, size_t size, est_ggml_bin *b, edgestt_diag *diag);
+/* The same in two steps, so a caller can judge the header before the tensor walk: header, mel
+ * filters and vocabulary; then the tensor records (sets n_tensors). */
+EST_HIDDEN int est_ggml_bin_scan_header(const void *data, size_t size, est_ggml_bin *b, edgestt_diag *diag);
+EST_HIDDEN int est_ggml_bin_scan_tensors(est_ggml_bin *b, edgestt_diag *diag);
 EST_HIDDEN int est_ggml_bin_fill(est_ggml_bin *b, est_file_tensor *tab, edgestt_diag *diag);
 
 #endif

@@ -105,6 +105,27 @@ static int skip_value(parser *p, uint32_t type, int depth, const char *key, uint
         p->pos += (size_t)n * esz;
         return EDGESTT_OK;
     }
+    if (et == EST_GGUF_STRING) { /* the common large case (vocabularies): a tight loop */
+        const uint8_t *b = p->base;
+        size_t pos = p->pos, size = p->size;
+        for (uint64_t i = 0; i < n; i++) {
+            if (size - pos < 8) {
+                p->pos = pos;
+                return need(p, 8, "a string array");
+            }
+            uint64_t len = est_rd_u64(b + pos);
+            pos += 8;
+            if (len > size - pos) {
+                p->pos = pos;
+                return est_diag(p->diag, EDGESTT_E_TRUNCATED,
+                                "gguf: key '%.*s': string %llu of %llu bytes runs past the end of the file",
+                                (int)key_len, key, (unsigned long long)i, (unsigned long long)len);
+            }
+            pos += (size_t)len;
+        }
+        p->pos = pos;
+        return EDGESTT_OK;
+    }
     for (uint64_t i = 0; i < n; i++) {
         st = skip_value(p, et, depth + 1, key, key_len);
         if (st) return st;
@@ -136,7 +157,9 @@ static int parse_kv(parser *p, est_gguf_kv *kv) {
         kv->arr_n = est_rd_u64(p->base + p->pos + 4);
         kv->val = p->base + p->pos + 12;
     }
-    return skip_value(p, kv->type, 0, key, kv->key_len);
+    st = skip_value(p, kv->type, 0, key, kv->key_len);
+    kv->end = p->base + p->pos;
+    return st;
 }
 
 /* One tensor info into *t (data not yet resolved: *offset gets the stored offset). */

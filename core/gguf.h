@@ -38,6 +38,7 @@ typedef struct est_gguf_kv {
     uint32_t arr_type;        /* arrays: element type */
     uint64_t arr_n;           /* arrays: element count */
     const uint8_t *val;       /* scalars: the value's bytes; strings: the u64 length; arrays: first element */
+    const uint8_t *end;       /* one past the value's last byte */
 } est_gguf_kv;
 
 /* What the scan learns; enough to size and place the tables. */

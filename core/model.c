@@ -48,7 +48,7 @@ int est_model_plan_run(const est_whisper_probe *pr, const edgestt_params *p, est
     if (pr->n_file_kv > SIZE_MAX || pr->n_file_tensors > SIZE_MAX) return EDGESTT_E_LIMIT;
     pl->n_kv = (size_t)pr->n_file_kv;
     pl->n_tensors = (size_t)pr->n_file_tensors;
-    pl->spec_size = est_tok_special_bytes(&pr->st, pr->n_text, hp->n_vocab);
+    pl->spec_size = pr->spec_bytes;
     pl->pool_size = est_pool_size(p->n_threads);
     pl->mel_scratch = est_log_mel_scratch_size(hp->n_mels, 2 * hp->n_audio_ctx);
     /* bottom: long-lived */

@@ -46,6 +46,10 @@ int64_t est_gpt2_decode(const uint8_t *s, size_t n, uint8_t *out) {
     size_t o = 0;
     for (size_t i = 0; i < n;) {
         unsigned cp;
+        if (s[i] >= 33 && s[i] <= 126) { /* printable ASCII: itself (the common case) */
+            out[o++] = s[i++];
+            continue;
+        }
         if (s[i] < 0x80) {
             cp = s[i++];
         } else if ((s[i] & 0xE0) == 0xC0 && i + 1 < n && (s[i + 1] & 0xC0) == 0x80) {

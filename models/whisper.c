@@ -177,15 +177,10 @@ static int probe_gguf(const uint8_t *data, size_t size, est_whisper_probe *pr, e
                         (unsigned long long)n, hp->n_vocab);
     pr->tokens = first;
     pr->n_text = pr->st.eot;
-    size_t total = 0;
-    const uint8_t *p = first;
-    for (int i = 0; i < pr->n_text; i++) {
-        uint64_t l;
-        if (!est_gguf_next_str(&p, data + size, &s, &l))
-            return est_diag(diag, EDGESTT_E_INTERNAL, "gguf: token %d escaped the scan", i);
-        total += (size_t)l; /* the strings lie inside the image: no overflow */
-    }
-    pr->text_bytes = total;
+    /* Decoded text is never longer than its GPT-2 form, so the bytes of all strings bound it; that
+     * over-plans by the special tokens' stored forms (~16 KB) but needs no walk of the array. */
+    const est_gguf_kv *tk = &k.kv[est_gguf_find(k.kv, k.n, "whisper.tokenizer.tokens")];
+    pr->text_bytes = (size_t)(tk->end - first) - 8 * (size_t)n;
     pr->n_file_tensors = pr->gguf.n_tensors;
     pr->n_file_kv = pr->gguf.n_kv;
     return EDGESTT_OK;
@@ -195,7 +190,7 @@ static int probe_gguf(const uint8_t *data, size_t size, est_whisper_probe *pr, e
 
 static int probe_bin(const uint8_t *data, size_t size, est_whisper_probe *pr, edgestt_diag *diag) {
     est_ggml_bin *b = &pr->bin;
-    int st = est_ggml_bin_scan(data, size, b, diag);
+    int st = est_ggml_bin_scan_header(data, size, b, diag);
     if (st) return st;
     est_whisper_hparams *hp = &pr->hp;
     hp->n_vocab = b->hp[EST_BIN_N_VOCAB];
@@ -214,6 +209,7 @@ static int probe_bin(const uint8_t *data, size_t size, est_whisper_probe *pr, ed
         return est_diag(diag, EDGESTT_E_FORMAT, "bin: mel filters are %d x %d, expected %d x %d", b->mel_n_mel,
                         b->mel_n_fft, hp->n_mels, MEL_BINS);
     if ((st = est_whisper_derive_special(hp->n_vocab, &pr->st, diag)) != 0) return st;
+    if ((st = est_ggml_bin_scan_tensors(b, diag)) != 0) return st;
     pr->n_text = b->n_words < pr->st.eot ? b->n_words : pr->st.eot;
     pr->text_bytes = 0;
     pr->n_file_tensors = b->n_tensors;
@@ -229,15 +225,18 @@ int est_whisper_probe_image(const void *data, size_t size, est_whisper_probe *pr
     pr->data = d;
     pr->size = size;
     uint32_t magic = est_rd_u32(d);
+    int st;
     if (magic == EST_GGUF_MAGIC) {
         pr->format = EDGESTT_FORMAT_GGUF;
-        return probe_gguf(d, size, pr, diag);
-    }
-    if (magic == EST_GGML_MAGIC) {
+        st = probe_gguf(d, size, pr, diag);
+    } else if (magic == EST_GGML_MAGIC) {
         pr->format = EDGESTT_FORMAT_GGML_BIN;
-        return probe_bin(d, size, pr, diag);
+        st = probe_bin(d, size, pr, diag);
+    } else {
+        return est_diag(diag, EDGESTT_E_FORMAT, "not a GGUF or whisper.cpp .bin model (magic %x)", magic);
     }
-    return est_diag(diag, EDGESTT_E_FORMAT, "not a GGUF or whisper.cpp .bin model (magic %x)", magic);
+    if (!st) pr->spec_bytes = est_tok_special_bytes(&pr->st, pr->n_text, pr->hp.n_vocab);
+    return st;
 }
 
 /* ==== tensor binding ===================================================================== */

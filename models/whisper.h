@@ -80,6 +80,7 @@ typedef struct est_whisper_probe {
     edgestt_special_tokens st;
     int n_text;                /* ids with stored bytes: min(stored words, eot) */
     size_t text_bytes;         /* GGUF: bytes the decoded text tokens need at most; .bin: 0 */
+    size_t spec_bytes;         /* textual forms of ids [n_text, n_vocab) */
     uint64_t n_file_tensors;   /* tensor descriptions in the file */
     uint64_t n_file_kv;        /* GGUF KV pairs */
     est_gguf_layout gguf;      /* GGUF: layout from the scan */
