@@ -1267,8 +1267,8 @@ def _self_test(vocab_path, tiktoken_multi=None):
         check(np.abs(mine[:, :3000].numpy() - ref).max() < 1e-12 and cf == len(audio) // HOP_LENGTH,
               "transcribe mel (first window) == mel_ref")
         w = window_mel(audio, filt, 3000).numpy()
-        check(np.abs(w[:, :cf - 2] - ref[:, :cf - 2]).max() < 1e-12,
-              "window mel == transcribe mel on the audio frames")
+        check(np.abs(w - ref).max() < 1e-12,
+              "window mel (samples padded to 30 s) == transcribe mel's first window (audio <= 30 s)")
     print("self-test: %d failed" % len(fails))
     return 1 if fails else 0
 
