@@ -3,8 +3,8 @@
  * today:
  *   edge-stt info MODEL [--kernels NAME] [--threads N]   describe a model file
  *   edge-stt version
- * Exit status: 0 ok, 2 usage, 3 the model file cannot be opened (one line on stderr:
- * "edge-stt: FILE: reason").
+ * Exit status: 0 ok, 2 usage or a bad option, 3 the model file cannot be opened (one line on
+ * stderr: "edge-stt: FILE: reason").
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -30,10 +30,13 @@ static const char *format_name(edgestt_file_format f) {
     return f == EDGESTT_FORMAT_GGUF ? "gguf" : f == EDGESTT_FORMAT_GGML_BIN ? "ggml .bin (whisper.cpp)" : "?";
 }
 
-/* Print one failure line and return the exit status for a bad model file. */
+/* Print one failure line; exit status 2 for a bad option, 3 for a model file that cannot be opened. */
 static int fail(const char *path, int st, const edgestt_diag *d) {
-    fprintf(stderr, "edge-stt: %s: %s\n", path, d->msg[0] ? d->msg : edgestt_strerror(st));
-    return 3;
+    const char *why = d->msg[0] ? d->msg : edgestt_strerror(st);
+    size_t n = strlen(path);
+    if (!strncmp(why, path, n) && !strncmp(why + n, ": ", 2)) why += n + 2; /* the line names the file already */
+    fprintf(stderr, "edge-stt: %s: %s\n", path, why);
+    return st == EDGESTT_E_INVALID_ARG ? 2 : 3;
 }
 
 static int cmd_info(int argc, char **argv) {
