@@ -64,7 +64,7 @@ ISAFLAGS_neondot := -march=armv8.2-a+dotprod
 ISAFLAGS_i8mm    := -march=armv8.6-a+i8mm
 isaflags = $(foreach v,avx2 neondot neon i8mm,$(if $(filter %_$(v).c,$(1)),$(ISAFLAGS_$(v))))
 
-.PHONY: all lib test test-qemu test-qemu-one models bench install clean sanitize fuzz tools
+.PHONY: all lib test test-qemu test-qemu-one models bench bench-kernels install clean sanitize fuzz tools
 all: $(LIB) $(PROG) $(TOOLS)
 lib: $(LIB)
 tools: $(TOOLS)
@@ -118,6 +118,7 @@ test: $(TESTBIN) $(LIB) $(PROG) $(TESTMODEL_STAMP)
 QEMU_CPUS ?= cortex-a72 cortex-a76 max
 test-qemu: $(TESTMODEL_STAMP)
 	$(MAKE) --no-print-directory CROSS=aarch64-linux-gnu- build/aarch64-linux-gnu/edgestt-test
+	tests/check_sdot.sh build/aarch64-linux-gnu/obj/kernels/arm/gemm_neondot.o build/aarch64-linux-gnu/obj/kernels/arm/gemm_neon.o
 	@set -e; for cpu in $(QEMU_CPUS); do \
 	  echo "== qemu-aarch64 -cpu $$cpu"; \
 	  qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu $$cpu build/aarch64-linux-gnu/edgestt-test $(TEST_ARGS); \
@@ -129,8 +130,14 @@ sanitize:
 	  LDFLAGS="-fsanitize=address,undefined" build/sanitize/edgestt-test $(TESTMODEL_STAMP)
 	ASAN_OPTIONS=detect_leaks=1 build/sanitize/edgestt-test $(TEST_ARGS)
 
-bench: $(PROG) $(TESTMODEL_STAMP)
-	@echo "bench: see 'edge-stt bench' (kernels issue)"
+# Kernel microbenchmark (GOP/s per shape, type, variant, threads): build/<t>/bench-kernels.
+BENCHK := $(BUILD)/bench-kernels
+bench-kernels: $(BENCHK)
+$(BENCHK): $(BUILD)/obj/kernels/bench/bench_kernels.o $(INTLIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: $(PROG) $(TESTMODEL_STAMP) $(BENCHK)
+	$(BENCHK) $(BENCH_ARGS)
 
 install: $(LIB) $(PROG)
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
@@ -143,4 +150,4 @@ install: $(LIB) $(PROG)
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/kernels/bench/bench_kernels.d
