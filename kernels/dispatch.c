@@ -16,6 +16,8 @@ static const est_kernels table_ref = {
     .softmax = est_softmax__ref,
     .gelu = est_gelu__ref,
     .add = est_add__ref,
+    .dot = est_dot__ref,
+    .axpy = est_axpy__ref,
 };
 
 #if defined(__x86_64__)
@@ -28,10 +30,12 @@ static const est_kernels table_avx2 = {
     .gemv = {est_gemv_f32_1x8__avx2, est_gemv_f16_1x8__avx2, est_gemv_q8q8_1x8__avx2,
              est_gemv_q4q8_1x8__avx2},
     .gemv_max_m = 3,
-    .layer_norm = est_layer_norm__ref,
-    .softmax = est_softmax__ref,
-    .gelu = est_gelu__ref,
-    .add = est_add__ref,
+    .layer_norm = est_layer_norm__avx2,
+    .softmax = est_softmax__avx2,
+    .gelu = est_gelu__avx2,
+    .add = est_add__avx2,
+    .dot = est_dot__avx2,
+    .axpy = est_axpy__avx2,
 };
 #endif
 
@@ -45,10 +49,12 @@ static const est_kernels table_neon = {
     .gemv = {est_gemv_f32_1x4__neon, est_gemv_f16_1x4__neon, est_gemv_q8q8_1x4__neon,
              est_gemv_q4q8_1x4__neon},
     .gemv_max_m = 3,
-    .layer_norm = est_layer_norm__ref,
-    .softmax = est_softmax__ref,
-    .gelu = est_gelu__ref,
-    .add = est_add__ref,
+    .layer_norm = est_layer_norm__neon,
+    .softmax = est_softmax__neon,
+    .gelu = est_gelu__neon,
+    .add = est_add__neon,
+    .dot = est_dot__neon,
+    .axpy = est_axpy__neon,
 };
 
 static const est_kernels table_neondot = {
@@ -60,10 +66,12 @@ static const est_kernels table_neondot = {
     .gemv = {est_gemv_f32_1x4__neon, est_gemv_f16_1x4__neon, est_gemv_q8q8_1x4__neondot,
              est_gemv_q4q8_1x4__neondot},
     .gemv_max_m = 3,
-    .layer_norm = est_layer_norm__ref,
-    .softmax = est_softmax__ref,
-    .gelu = est_gelu__ref,
-    .add = est_add__ref,
+    .layer_norm = est_layer_norm__neon,
+    .softmax = est_softmax__neon,
+    .gelu = est_gelu__neon,
+    .add = est_add__neon,
+    .dot = est_dot__neon,
+    .axpy = est_axpy__neon,
 };
 #endif
 

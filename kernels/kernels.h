@@ -87,6 +87,8 @@ typedef struct est_kernels {
     void (*softmax)(float *x, int n, float scale); /* x = softmax(scale * x) */
     void (*gelu)(float *y, const float *x, int n); /* exact: 0.5 x (1 + erf(x / sqrt 2)) */
     void (*add)(float *y, const float *a, const float *b, int n);
+    float (*dot)(const float *a, const float *b, int n);
+    void (*axpy)(float *y, float a, const float *x, int n); /* y += a x */
 } est_kernels;
 
 /* Pick a table.  request: NULL, "" or "auto" = best for cpu_features; otherwise a variant name,
@@ -115,5 +117,24 @@ EST_HIDDEN void est_gemm_tile(const est_kernels *kt, const est_gemm_op *op, int 
  * >= est_gemm_scratch_size bytes) when the weights are quantized, then runs output tiles. */
 EST_HIDDEN int est_gemm(const est_kernels *kt, est_pool *pool, const est_gemm_op *op, void *scratch,
                         size_t scratch_size);
+
+/* ---- attention (ops_ref.c, generic over the table's dot/softmax/axpy) ---------------------- */
+/* Multi-head scaled dot-product attention of m query rows over n_kv key/value rows: the decoder's
+ * self attention over its KV cache, or cross attention over the encoder output.  Head h of a row
+ * is the column range [h*d_head, (h+1)*d_head) of q, k, v and out. */
+typedef struct est_attn_args {
+    const float *q;     /* [m][ldq] */
+    const float *k;     /* [n_kv][ldk] */
+    const float *v;     /* [n_kv][ldv] */
+    float *out;         /* [m][ldo] */
+    size_t ldq, ldk, ldv, ldo;
+    int m, n_kv, n_head, d_head;
+    float scale;        /* usually 1/sqrt(d_head) */
+    int causal;         /* 1: row i is position n_kv - m + i and sees keys up to it; 0: all keys */
+} est_attn_args;
+
+/* Heads [h0, h1) (split heads across threads by calling with disjoint ranges, each with its own
+ * scores buffer of n_kv floats). */
+EST_HIDDEN void est_attention(const est_kernels *kt, const est_attn_args *a, int h0, int h1, float *scores);
 
 #endif

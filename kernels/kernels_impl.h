@@ -28,8 +28,10 @@ EST_HIDDEN void est_layer_norm__ref(float *y, const float *x, const float *g, co
 EST_HIDDEN void est_softmax__ref(float *x, int n, float scale);
 EST_HIDDEN void est_gelu__ref(float *y, const float *x, int n);
 EST_HIDDEN void est_add__ref(float *y, const float *a, const float *b, int n);
+EST_HIDDEN float est_dot__ref(const float *a, const float *b, int n);
+EST_HIDDEN void est_axpy__ref(float *y, float a, const float *x, int n);
 
-/* ---- x86 AVX2 + FMA + F16C (kernels/x86/gemm_avx2.c) --------------------------------------- */
+/* ---- x86 AVX2 + FMA + F16C (kernels/x86/gemm_avx2.c, ops_avx2.c) --------------------------------------- */
 #if defined(__x86_64__)
 EST_HIDDEN void est_quantize_x__avx2(const float *x, size_t ldx, int m0, int m1, int k, uint8_t *xq,
                                      size_t xq_stride);
@@ -46,9 +48,11 @@ EST_HIDDEN void est_layer_norm__avx2(float *y, const float *x, const float *g, c
 EST_HIDDEN void est_softmax__avx2(float *x, int n, float scale);
 EST_HIDDEN void est_gelu__avx2(float *y, const float *x, int n);
 EST_HIDDEN void est_add__avx2(float *y, const float *a, const float *b, int n);
+EST_HIDDEN float est_dot__avx2(const float *a, const float *b, int n);
+EST_HIDDEN void est_axpy__avx2(float *y, float a, const float *x, int n);
 #endif
 
-/* ---- aarch64 ASIMD (kernels/arm/gemm_neon.c, gemm_neondot.c) ----------- */
+/* ---- aarch64 ASIMD (kernels/arm/gemm_neon.c, gemm_neondot.c, ops_neon.c) ----------- */
 #if defined(__aarch64__)
 EST_HIDDEN void est_quantize_x__neon(const float *x, size_t ldx, int m0, int m1, int k, uint8_t *xq,
                                      size_t xq_stride);
@@ -69,6 +73,8 @@ EST_HIDDEN void est_layer_norm__neon(float *y, const float *x, const float *g, c
 EST_HIDDEN void est_softmax__neon(float *x, int n, float scale);
 EST_HIDDEN void est_gelu__neon(float *y, const float *x, int n);
 EST_HIDDEN void est_add__neon(float *y, const float *a, const float *b, int n);
+EST_HIDDEN float est_dot__neon(const float *a, const float *b, int n);
+EST_HIDDEN void est_axpy__neon(float *y, float a, const float *x, int n);
 #endif
 
 #endif

@@ -609,3 +609,166 @@ TEST(kernels_gemm_check_args) {
     CHECK(est_gemm_scratch_size(EDGESTT_TYPE_Q4_0, 10, 33) == SIZE_MAX);
     CHECK(est_gemm_scratch_size(EDGESTT_TYPE_Q8_0, INT32_MAX, 1 << 30) != 0);
 }
+
+/* ---- f32 row helpers --------------------------------------------------------------------- */
+
+/* Every runnable variant's helpers against the reference, rows of awkward lengths. */
+TEST(kernels_ops_vs_ref) {
+    uint64_t s = rng_for("ops");
+    const int ns[] = {1, 3, 4, 7, 8, 9, 17, 64, 384, 1500, 1501};
+    enum { MAXN = 1501 };
+    float *x = xalloc(sizeof(float) * MAXN), *g = xalloc(sizeof(float) * MAXN), *b = xalloc(sizeof(float) * MAXN);
+    float *y0 = xalloc(sizeof(float) * (MAXN + 8)), *y1 = xalloc(sizeof(float) * (MAXN + 8));
+    CHECK(x && g && b && y0 && y1);
+    for (int v = 1; est_kernels_variant(v); v++) {
+        const est_kernels *kt = est_kernels_variant(v), *ref = est_kernels_variant(0);
+        if (!est_kernels_runnable(kt, cpu())) continue;
+        for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
+            const int n = ns[ni];
+            for (int i = 0; i < n; i++) {
+                x[i] = 3.0f + 2.0f * urand(&s); /* offset mean: the variance must be two-pass */
+                g[i] = 1.0f + 0.5f * urand(&s);
+                b[i] = 0.1f * urand(&s);
+            }
+            /* layer norm, with and without weight/bias; y1[n] must stay untouched */
+            for (int gb = 0; gb < 2; gb++) {
+                y1[n] = 12345.0f;
+                ref->layer_norm(y0, x, gb ? g : NULL, gb ? b : NULL, n, 1e-5f);
+                kt->layer_norm(y1, x, gb ? g : NULL, gb ? b : NULL, n, 1e-5f);
+                CHECKF(y1[n] == 12345.0f, "%s layer_norm n=%d wrote past n", kt->name, n);
+                for (int i = 0; i < n; i++)
+                    CHECKF(fabsf(y1[i] - y0[i]) <= 2e-5f * (1.0f + fabsf(y0[i])), "%s layer_norm n=%d [%d]: %.9g ref %.9g",
+                           kt->name, n, i, (double)y1[i], (double)y0[i]);
+            }
+            /* softmax: scores of a wide range, some masked */
+            for (int i = 0; i < n; i++) {
+                x[i] = 20.0f * urand(&s);
+                if (rbits(&s, 8) == 0) x[i] = -INFINITY;
+            }
+            memcpy(y0, x, sizeof(float) * n);
+            memcpy(y1, x, sizeof(float) * n);
+            y1[n] = 12345.0f;
+            ref->softmax(y0, n, 0.7f);
+            kt->softmax(y1, n, 0.7f);
+            CHECK(y1[n] == 12345.0f);
+            double mx = -INFINITY;
+            for (int i = 0; i < n; i++) mx = fmax(mx, 0.7 * x[i]);
+            for (int i = 0; i < n; i++) {
+                /* sum reordering (n eps) plus exp's conditioning: the argument x*scale - max may
+                 * round differently (fused or not) by |x*scale| + 2|x*scale - max| half-ulps */
+                const double arg = isinf(x[i]) ? 0 : fabs(0.7 * x[i]) + 2 * fabs(0.7 * x[i] - mx);
+                const double tol = (8.0 + 2.0 * n + arg) * ldexp(1.0, -24) * y0[i] + 1e-37;
+                CHECKF(fabs((double)y1[i] - y0[i]) <= tol, "%s softmax n=%d [%d] (x %g): %.9g ref %.9g", kt->name, n, i,
+                       (double)x[i], (double)y1[i], (double)y0[i]);
+                if (x[i] == -INFINITY) CHECKF(y1[i] == 0.0f, "%s softmax: masked entry %d = %g", kt->name, i, (double)y1[i]);
+            }
+            /* gelu over [-12, 12] */
+            for (int i = 0; i < n; i++) x[i] = 12.0f * urand(&s);
+            y1[n] = 12345.0f;
+            ref->gelu(y0, x, n);
+            kt->gelu(y1, x, n);
+            CHECK(y1[n] == 12345.0f);
+            for (int i = 0; i < n; i++)
+                CHECKF(fabsf(y1[i] - y0[i]) <= 1e-6f * fabsf(x[i]) + 4e-7f * fabsf(y0[i]) + 1e-30f,
+                       "%s gelu(%.9g) = %.9g, ref %.9g", kt->name, (double)x[i], (double)y1[i], (double)y0[i]);
+            /* add (exact), dot, axpy */
+            for (int i = 0; i < n; i++) g[i] = urand(&s);
+            y1[n] = 12345.0f;
+            kt->add(y1, x, g, n);
+            CHECK(y1[n] == 12345.0f);
+            for (int i = 0; i < n; i++) CHECK(fbits(y1[i]) == fbits(x[i] + g[i]));
+            double mag = 0;
+            for (int i = 0; i < n; i++) mag += fabs((double)x[i] * g[i]);
+            const float d0 = ref->dot(x, g, n), d1 = kt->dot(x, g, n);
+            CHECKF(fabs((double)d1 - d0) <= 2.0 * n * ldexp(1.0, -24) * mag, "%s dot n=%d: %.9g ref %.9g", kt->name, n,
+                   (double)d1, (double)d0);
+            memcpy(y0, b, sizeof(float) * n);
+            memcpy(y1, b, sizeof(float) * n);
+            y1[n] = 12345.0f;
+            ref->axpy(y0, -0.37f, x, n);
+            kt->axpy(y1, -0.37f, x, n);
+            CHECK(y1[n] == 12345.0f);
+            for (int i = 0; i < n; i++)
+                CHECK(fabs((double)y1[i] - y0[i]) <= ldexp(1.0, -23) * (fabs((double)b[i]) + fabs(0.37 * x[i])));
+        }
+        /* an all-masked softmax row is all zero */
+        for (int i = 0; i < 9; i++) y1[i] = -INFINITY;
+        kt->softmax(y1, 9, 1.0f);
+        for (int i = 0; i < 9; i++) CHECK(y1[i] == 0.0f);
+    }
+    free(x);
+    free(g);
+    free(b);
+    free(y0);
+    free(y1);
+}
+
+/* The reference GELU is the erf formula and the reference softmax sums to 1 (spec sanity). */
+TEST(kernels_ops_ref_spec) {
+    const est_kernels *ref = est_kernels_variant(0);
+    const float xs[] = {-5.0f, -1.0f, -0.1f, 0.0f, 0.3f, 1.0f, 2.5f};
+    float y[7];
+    ref->gelu(y, xs, 7);
+    for (int i = 0; i < 7; i++) {
+        const double want = 0.5 * xs[i] * (1.0 + erf(xs[i] / sqrt(2.0)));
+        CHECKF(fabs(y[i] - want) <= 1e-6 * fabs(want) + 1e-7, "gelu(%g) = %.9g want %.9g", (double)xs[i], (double)y[i], want);
+    }
+    float p[5] = {1, 2, 3, 4, -INFINITY};
+    ref->softmax(p, 5, 1.0f);
+    double sum = 0;
+    for (int i = 0; i < 5; i++) sum += p[i];
+    CHECK(fabs(sum - 1.0) < 1e-6 && p[4] == 0.0f && fabs(p[3] / p[2] - exp(1.0)) < 1e-5);
+}
+
+/* Attention (self with a causal KV cache, and cross) against a double-precision computation. */
+TEST(kernels_attention) {
+    uint64_t s = rng_for("attn");
+    const int heads = 3, dh = 20, nkv = 37, m = 5, ld = heads * dh + 3;
+    float *q = xalloc(sizeof(float) * m * ld), *k = xalloc(sizeof(float) * nkv * ld);
+    float *vv = xalloc(sizeof(float) * nkv * ld), *out = xalloc(sizeof(float) * m * ld);
+    float *scores = xalloc(sizeof(float) * nkv);
+    CHECK(q && k && vv && out && scores);
+    for (int i = 0; i < m * ld; i++) q[i] = urand(&s);
+    for (int i = 0; i < nkv * ld; i++) {
+        k[i] = urand(&s);
+        vv[i] = urand(&s);
+    }
+    for (int v = 0; est_kernels_variant(v); v++) {
+        const est_kernels *kt = est_kernels_variant(v);
+        if (!est_kernels_runnable(kt, cpu())) continue;
+        for (int causal = 0; causal < 2; causal++) {
+            est_attn_args a = {.q = q, .k = k, .v = vv, .out = out, .ldq = ld, .ldk = ld, .ldv = ld, .ldo = ld, .m = m,
+                               .n_kv = nkv, .n_head = heads, .d_head = dh, .scale = 1.0f / sqrtf((float)dh),
+                               .causal = causal};
+            for (int i = 0; i < m * ld; i++) out[i] = NAN;
+            est_attention(kt, &a, 0, 2, scores);
+            est_attention(kt, &a, 2, heads, scores);
+            for (int i = 0; i < m; i++) {
+                CHECK(isnan(out[i * ld + heads * dh])); /* padding untouched */
+                for (int h = 0; h < heads; h++) {
+                    const int nk = causal ? nkv - m + 1 + i : nkv;
+                    double sc[64], mx = -1e300, sum = 0;
+                    for (int j = 0; j < nk; j++) {
+                        double d = 0;
+                        for (int t = 0; t < dh; t++) d += (double)q[i * ld + h * dh + t] * k[j * ld + h * dh + t];
+                        sc[j] = d / sqrt((double)dh);
+                        if (sc[j] > mx) mx = sc[j];
+                    }
+                    for (int j = 0; j < nk; j++) sum += (sc[j] = exp(sc[j] - mx));
+                    for (int t = 0; t < dh; t++) {
+                        double o = 0;
+                        for (int j = 0; j < nk; j++) o += sc[j] / sum * vv[j * ld + h * dh + t];
+                        const float got = out[i * ld + h * dh + t];
+                        CHECKF(fabs(got - o) <= 2e-5, "%s attention causal=%d row %d head %d [%d]: %.9g want %.9g",
+                               kt->name, causal, i, h, t, (double)got, o);
+                    }
+                }
+            }
+        }
+    }
+    free(q);
+    free(k);
+    free(vv);
+    free(out);
+    free(scores);
+}
