@@ -21,6 +21,7 @@ struct est_pool {
     uint64_t generation;      /* bumped per job (under mu) */
     int active;               /* workers still inside the current job (under mu) */
     int stop;                 /* set at destroy (under mu) */
+    int n_ready;              /* workers that reached their wait loop (under mu) */
     est_pool_fn fn;
     void *ctx;
     int n_tasks;
@@ -40,6 +41,8 @@ static void *worker(void *arg) {
     est_pool *p = (est_pool *)arg;
     uint64_t seen = 0;
     pthread_mutex_lock(&p->mu);
+    p->n_ready++; /* whatever the thread's start-up allocated is done by now */
+    pthread_cond_signal(&p->done);
     for (;;) {
         while (!p->stop && p->generation == seen) pthread_cond_wait(&p->wake, &p->mu);
         if (p->stop) break;
@@ -79,6 +82,11 @@ int est_pool_init(est_pool **out, void *mem, size_t mem_size, int n_threads) {
         }
         p->n_started++;
     }
+    /* Return only when every worker is parked: thread start-up (TLS, sanitizer bookkeeping) may
+     * allocate, and that must happen inside init, never during a later est_pool_run. */
+    pthread_mutex_lock(&p->mu);
+    while (p->n_ready < p->n_started) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
     *out = p;
     return EDGESTT_OK;
 }
