@@ -64,7 +64,8 @@ ISAFLAGS_neondot := -march=armv8.2-a+dotprod
 ISAFLAGS_i8mm    := -march=armv8.6-a+i8mm
 isaflags = $(foreach v,avx2 neondot neon i8mm,$(if $(filter %_$(v).c,$(1)),$(ISAFLAGS_$(v))))
 
-.PHONY: all lib test test-qemu test-qemu-one models bench bench-kernels install clean sanitize fuzz tools
+.SECONDARY:
+.PHONY: demo all lib test test-qemu test-qemu-one models bench bench-kernels install clean sanitize fuzz tools
 all: $(LIB) $(PROG) $(TOOLS)
 lib: $(LIB)
 tools: $(TOOLS)
@@ -138,6 +139,15 @@ $(BENCHK): $(BUILD)/obj/kernels/bench/bench_kernels.o $(INTLIB)
 
 bench: $(PROG) $(TESTMODEL_STAMP) $(BENCHK)
 	$(BENCHK) $(BENCH_ARGS)
+
+# The README's first command: build, generate a seeded random tiny model (whisper.cpp layout,
+# Q8_0), and show what the engine sees in it.
+DEMO_MODEL := build/models/tiny-en-q8_0.bin
+$(DEMO_MODEL): | $(GEN)
+	@mkdir -p $(dir $@)
+	$(GEN) --size tiny --layout bin --type q8_0 -o $@
+demo: all $(DEMO_MODEL)
+	$(PROG) info $(DEMO_MODEL)
 
 install: $(LIB) $(PROG)
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
