@@ -131,6 +131,11 @@ sanitize:
 	  LDFLAGS="-fsanitize=address,undefined" build/sanitize/edgestt-test $(TESTMODEL_STAMP)
 	ASAN_OPTIONS=detect_leaks=1 build/sanitize/edgestt-test $(TEST_ARGS)
 
+# libFuzzer harnesses (clang) into build/fuzz/; FUZZ_RUNS=N also runs each for N executions.
+# The rules live in tests/fuzz/fuzz.mk; the committed corpora are replayed by `make test`.
+fuzz:
+	$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
+
 # Kernel microbenchmark (GOP/s per shape, type, variant, threads): build/<t>/bench-kernels.
 BENCHK := $(BUILD)/bench-kernels
 bench-kernels: $(BENCHK)
