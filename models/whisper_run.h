@@ -42,4 +42,37 @@ EST_HIDDEN void est_whisper_kv_copy(est_whisper_state *s, int dst, int src, int 
 /* n_vocab logits of slot beam. */
 EST_HIDDEN float *est_whisper_logits(est_whisper_state *s, int beam);
 
+/* ---- additions (engine side): K/V precision, plan report ----------------------------------- */
+/* Note on est_whisper_encode: the encoder's activations use the memory of the self K/V caches, so an
+ * encode clears every slot (decode the sot/prompt sequence again after it; stale self K/V would be
+ * wrong anyway since the cross-attention changed).  Decoding before the first encode is
+ * EDGESTT_E_INVALID_ARG.  Logits come only for the last token of a call: a caller that needs the
+ * sot position's logits (no_speech_prob) of a longer initial sequence decodes [sot] first, then the
+ * rest with n_past = 1.  est_whisper_kv_copy copies one slot: a beam reorder that is a permutation
+ * must go through a free slot (or be ordered so no source is overwritten before it is read). */
+/* Knobs of a state; est_whisper_state_plan uses the defaults (all zero). */
+typedef struct est_whisper_state_opts {
+    int self_kv_f16;    /* 1: the decoder's self K/V cache in f16 (round to nearest even on store),
+                           half the memory; 0 (default): f32, the reference's precision */
+    int cross_kv_f16;   /* 1: the cross K/V (computed per encode) in f16; 0 (default): f32 */
+} est_whisper_state_opts;
+
+#define EST_WHISPER_PLAN_MAX_MARKS 64
+
+/* What a plan reserved (filled on measuring and placing arenas alike). */
+typedef struct est_whisper_plan_info {
+    size_t marks[EST_WHISPER_PLAN_MAX_MARKS]; /* arena bytes used (a->lo) after each reservation */
+    int n_marks;
+    size_t self_kv_bytes;   /* [n_beams][n_text_layer][n_text_ctx][n_state] x 2 (K and V) */
+    size_t cross_kv_bytes;  /* [n_text_layer][n_audio_ctx][n_state] x 2 */
+    size_t enc_work_bytes;  /* encoder per-call buffers (they share memory with the self K/V) */
+    size_t dec_work_bytes;  /* decoder per-call buffers */
+    size_t total_bytes;     /* est_arena_required-style total of this plan alone */
+} est_whisper_plan_info;
+
+/* est_whisper_state_plan with options (NULL = defaults) and an optional report (info may be NULL). */
+EST_HIDDEN int est_whisper_state_plan_ex(const edgestt_model *m, int n_beams, int n_threads,
+                                         const est_whisper_state_opts *opts, est_arena *a,
+                                         est_whisper_state **out, est_whisper_plan_info *info);
+
 #endif
