@@ -86,7 +86,11 @@ $(LIB): $(LIB_OBJ)
 $(INTLIB): $(LIB_OBJ)
 	rm -f $@ && $(AR) rcs $@ $(LIB_OBJ)
 
-$(PROG): $(BUILD)/obj/examples/edge-stt.o $(LIB)
+# The edge-stt program: examples/edge-stt*.c (main in edge-stt.c, subcommands beside it), linked
+# against the public archive only.
+PROG_SRC := $(wildcard examples/edge-stt*.c)
+PROG_OBJ := $(PROG_SRC:%.c=$(BUILD)/obj/%.o)
+$(PROG): $(PROG_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%: $(BUILD)/obj/models/tools/%.o $(INTLIB)
@@ -165,4 +169,4 @@ install: $(LIB) $(PROG)
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BUILD)/obj/kernels/bench/bench_kernels.d
+-include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(PROG_OBJ:.o=.d) $(BUILD)/obj/kernels/bench/bench_kernels.d
