@@ -11,7 +11,7 @@ static const est_kernels table_ref = {
     .quantize_x = est_quantize_x__ref,
     .gemm = {est_gemm_f32__ref, est_gemm_f16__ref, est_gemm_q8q8__ref, est_gemm_q4q8__ref},
     .gemv = {est_gemm_f32__ref, est_gemm_f16__ref, est_gemm_q8q8__ref, est_gemm_q4q8__ref},
-    .gemv_max_m = 0,
+    .gemv_max_m = {0, 0, 0, 0},
     .layer_norm = est_layer_norm__ref,
     .softmax = est_softmax__ref,
     .gelu = est_gelu__ref,
@@ -29,7 +29,7 @@ static const est_kernels table_avx2 = {
              est_gemm_q4q8_4x8__avx2},
     .gemv = {est_gemv_f32_1x8__avx2, est_gemv_f16_1x8__avx2, est_gemv_q8q8_1x8__avx2,
              est_gemv_q4q8_1x8__avx2},
-    .gemv_max_m = 3,
+    .gemv_max_m = {12, 10, 5, 2}, /* bench on a 2-core Sapphire Rapids, k = 384, n = 1536 */
     .layer_norm = est_layer_norm__avx2,
     .softmax = est_softmax__avx2,
     .gelu = est_gelu__avx2,
@@ -48,7 +48,7 @@ static const est_kernels table_neon = {
              est_gemm_q4q8_4x8__neon},
     .gemv = {est_gemv_f32_1x4__neon, est_gemv_f16_1x4__neon, est_gemv_q8q8_1x4__neon,
              est_gemv_q4q8_1x4__neon},
-    .gemv_max_m = 3,
+    .gemv_max_m = {8, 8, 4, 2}, /* not measured on hardware yet: qemu only */
     .layer_norm = est_layer_norm__neon,
     .softmax = est_softmax__neon,
     .gelu = est_gelu__neon,
@@ -65,7 +65,7 @@ static const est_kernels table_neondot = {
              est_gemm_q4q8_4x8__neondot},
     .gemv = {est_gemv_f32_1x4__neon, est_gemv_f16_1x4__neon, est_gemv_q8q8_1x4__neondot,
              est_gemv_q4q8_1x4__neondot},
-    .gemv_max_m = 3,
+    .gemv_max_m = {8, 8, 4, 2}, /* not measured on hardware yet: qemu only */
     .layer_norm = est_layer_norm__neon,
     .softmax = est_softmax__neon,
     .gelu = est_gelu__neon,

@@ -39,7 +39,7 @@ int est_gemm_check(const est_gemm_op *op) {
 void est_gemm_tile(const est_kernels *kt, const est_gemm_op *op, int m0, int m1, int n0, int n1) {
     const int t = est_wt_index(op->type);
     if (m1 <= m0 || n1 <= n0 || t < 0) return;
-    if (m1 - m0 <= kt->gemv_max_m) kt->gemv[t](op, m0, m1, n0, n1);
+    if (op->m <= kt->gemv_max_m[t]) kt->gemv[t](op, m0, m1, n0, n1); /* by the whole m: see kernels.h */
     else kt->gemm[t](op, m0, m1, n0, n1);
 }
 
@@ -106,9 +106,10 @@ int est_gemm(const est_kernels *kt, est_pool *pool, const est_gemm_op *op_in, vo
         }
     }
 
+    const int gmax = kt->gemv_max_m[est_wt_index(op.type)];
     gemm_job j = {kt, &op, op.m, op.n, 1};
     if (nth > 1) {
-        if (op.m <= kt->gemv_max_m) {
+        if (op.m <= gmax) {
             /* decoder shapes: split columns only, 4 tiles per thread, multiples of 16 */
             int nt = ceil_div(op.n, 4 * nth);
             nt = (nt + 15) & ~15;
@@ -122,8 +123,6 @@ int est_gemm(const est_kernels *kt, est_pool *pool, const est_gemm_op *op_in, vo
             while (ceil_div(op.m, j.mt) * ceil_div(op.n, j.nt) < 3 * nth && j.nt > 16)
                 j.nt = ((j.nt / 2) + 15) & ~15;
         }
-        /* never let a row tile fall to the gemv kernel when the whole product is a gemm */
-        if (op.m > kt->gemv_max_m && j.mt <= kt->gemv_max_m) j.mt = kt->gemv_max_m + 1;
     }
     j.tiles_n = ceil_div(op.n, j.nt);
     int tasks = ceil_div(op.m, j.mt) * j.tiles_n;

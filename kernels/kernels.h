@@ -79,9 +79,9 @@ typedef struct est_kernels {
     const char *name;            /* "ref", "avx2", "neon", "neondot" */
     uint32_t cpu_needs;          /* EST_CPU_* bits the variant needs */
     est_qx_fn quantize_x;
-    est_gemm_fn gemm[EST_WT_COUNT]; /* used when m > gemv_max_m (packed weight panels) */
-    est_gemm_fn gemv[EST_WT_COUNT]; /* used when m <= gemv_max_m (streams W once per row block) */
-    int gemv_max_m;
+    est_gemm_fn gemm[EST_WT_COUNT]; /* used when m > gemv_max_m[type] (packed weight panels) */
+    est_gemm_fn gemv[EST_WT_COUNT]; /* used when m <= gemv_max_m[type] (W streamed in place) */
+    int gemv_max_m[EST_WT_COUNT];   /* crossover measured per type (packing pays off above it) */
     /* f32 row helpers (n elements; in-place allowed where y == x) */
     void (*layer_norm)(float *y, const float *x, const float *g, const float *b, int n, float eps);
     void (*softmax)(float *x, int n, float scale); /* x = softmax(scale * x) */
@@ -109,8 +109,10 @@ EST_HIDDEN size_t est_gemm_scratch_size(int type, int m, int k);
 /* Check shapes, strides and pointers of op (xq not required).  EDGESTT_E_INVALID_ARG or
  * EDGESTT_E_UNSUPPORTED (weight type) on failure. */
 EST_HIDDEN int est_gemm_check(const est_gemm_op *op);
-/* Run rows [m0, m1) x columns [n0, n1) on the calling thread with the variant's gemm or gemv kernel
- * (op->xq must already hold the quantized rows for quantized weights). */
+/* Run rows [m0, m1) x columns [n0, n1) on the calling thread with the variant's gemm or gemv kernel,
+ * chosen by the whole product's op->m (not the tile's), so every split of a product - and so every
+ * thread count - gives the same bits, for float weights too.  op->xq must already hold the
+ * quantized rows for quantized weights. */
 EST_HIDDEN void est_gemm_tile(const est_kernels *kt, const est_gemm_op *op, int m0, int m1, int n0,
                               int n1);
 /* The whole product over a pool (NULL = calling thread): quantizes X into scratch (64-byte aligned,

@@ -10,8 +10,9 @@
  *   Q4_0 x QX, 4x8 tile: nibbles u in [0,15] (products <= 15*127), all 8 steps of a block summed in
  *       int16 (<= 15240), isum = sum(u x) - 8 * sum(x) exactly.
  *   F32/F16, 4x16 tile: W panel converted to f32 and transposed to [k][16]; fmla by lane.
- * GEMV: W streamed in place, 4 columns at a time, lanes over k, pairwise reductions; column
- * remainders (n % 4) go to the reference.
+ * GEMV: W streamed in place, 4 columns at a time, lanes over k, pairwise reductions; quantized
+ * column remainders (n % 4) go to the reference (bit-identical), float ones run the vector code
+ * on clamped rows.
  */
 #if defined(__aarch64__)
 #include "neon_common.h"
@@ -359,20 +360,23 @@ void est_gemv_q4q8_1x4__neon(const est_gemm_op *op, int m0, int m1, int n0, int 
     gemv_q(op, m0, m1, n0, n1, 1);
 }
 
+/* Float GEMV.  A last group of fewer than 4 columns runs the same code with the missing columns'
+ * row pointers clamped to the last valid row (results not stored), so tile splits never change
+ * float bits. */
 INLINE void gemv_f(const est_gemm_op *op, int m0, int m1, int n0, int n1, const int is_f16) {
     const int k = op->k, kt = k & ~3, rem = k - kt;
     const size_t es = is_f16 ? 2 : 4, ws = op->w_stride;
-    int j0 = n0;
-    for (; j0 + 4 <= n1; j0 += 4) {
-        const uint8_t *w0 = (const uint8_t *)op->w + (size_t)j0 * ws;
+    for (int j0 = n0; j0 < n1; j0 += 4) {
+        const int nc = imin(4, n1 - j0);
+        const uint8_t *wr[4];
+        for (int c = 0; c < 4; c++) wr[c] = (const uint8_t *)op->w + (size_t)imin(j0 + c, n1 - 1) * ws;
         for (int i = m0; i < m1; i++) {
             const float *xr = op->x + (size_t)i * op->ldx;
             float32x4_t acc[4];
             UNROLL for (int c = 0; c < 4; c++) acc[c] = vdupq_n_f32(0.0f);
             for (int t = 0; t < kt; t += 4) {
                 const float32x4_t xv = vld1q_f32(xr + t);
-                UNROLL for (int c = 0; c < 4; c++)
-                    acc[c] = vfmaq_f32(acc[c], xv, ld4w(w0 + (size_t)c * ws + (size_t)t * es, is_f16));
+                UNROLL for (int c = 0; c < 4; c++) acc[c] = vfmaq_f32(acc[c], xv, ld4w(wr[c] + (size_t)t * es, is_f16));
             }
             if (rem) { /* last k % 4: zero-padded copies, one more vector step */
                 float xt[4] = {0};
@@ -380,18 +384,15 @@ INLINE void gemv_f(const est_gemm_op *op, int m0, int m1, int n0, int n1, const 
                 const float32x4_t xv = vld1q_f32(xt);
                 UNROLL for (int c = 0; c < 4; c++) {
                     uint8_t wt[16] = {0};
-                    memcpy(wt, w0 + (size_t)c * ws + (size_t)kt * es, (size_t)rem * es);
+                    memcpy(wt, wr[c] + (size_t)kt * es, (size_t)rem * es);
                     acc[c] = vfmaq_f32(acc[c], xv, ld4w(wt, is_f16));
                 }
             }
             float32x4_t v = vpaddq_f32(vpaddq_f32(acc[0], acc[1]), vpaddq_f32(acc[2], acc[3]));
-            if (op->bias) v = vaddq_f32(v, vld1q_f32(op->bias + j0));
-            vst1q_f32(op->y + (size_t)i * op->ldy + j0, v);
+            float t4[4];
+            vst1q_f32(t4, v);
+            for (int c = 0; c < nc; c++) op->y[(size_t)i * op->ldy + j0 + c] = op->bias ? t4[c] + op->bias[j0 + c] : t4[c];
         }
-    }
-    if (j0 < n1) {
-        if (is_f16) est_gemm_f16__ref(op, m0, m1, j0, n1);
-        else est_gemm_f32__ref(op, m0, m1, j0, n1);
     }
 }
 

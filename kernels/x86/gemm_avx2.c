@@ -13,7 +13,8 @@
  *   F32/F16, 6x16 tile: W panel converted to f32 and transposed to [k][16]; 12 ymm accumulators.
  * GEMV (m <= gemv_max_m): W streamed in place, 8 columns at a time, lanes over k; the per-block
  * integer sums of 8 columns are reduced to one vector so the float accumulation is again one lane
- * per output element.  Column remainders (n % 8) go to the reference.
+ * per output element.  Quantized column remainders (n % 8) go to the reference (bit-identical);
+ * float ones run the vector code on clamped rows (see gemv_f).
  */
 #include <immintrin.h>
 #include <math.h>
@@ -22,6 +23,9 @@
 
 #define UNROLL _Pragma("GCC unroll 16")
 #define NOUNROLL _Pragma("GCC unroll 1")
+/* Pins a vector in a register at this point: stops gcc from re-associating a fully unrolled chain
+ * of integer adds into a tree whose temporaries spill (integer adds may legally be reordered). */
+#define PIN(v) __asm__("" : "+x"(v))
 #define INLINE static inline __attribute__((always_inline))
 
 #define QKB 32    /* blocks per packed k-chunk (quantized): 8 KiB of packed weights */
@@ -213,80 +217,75 @@ INLINE void store_acc(const qpanel *p, float *yr, __m256 acc) {
     else _mm256_maskstore_ps(yr, p->mask, acc);
 }
 
+/* Rows are addressed as base + r * stride (r a compile-time constant) so that the four rows cost
+ * two registers, not twelve pointers: the block loop then keeps everything in registers. */
 INLINE void q8_rows(const int rm, const qpanel *p, int i0) {
     const est_gemm_op *op = p->op;
     const int k = op->k;
-    const int8_t *xs[4];
-    const float *dx[4];
-    float *yr[4];
+    const size_t xst = op->xq_stride, yst = op->ldy;
+    const uint8_t *x0 = op->xq + (size_t)i0 * xst + (size_t)p->b0 * EST_QK; /* row i0, block b0: qs */
+    const uint8_t *d0 = op->xq + (size_t)i0 * xst + k + (size_t)p->b0 * 4;  /* row i0, block b0: d */
+    float *y0 = op->y + (size_t)i0 * yst + p->j0;
     __m256 acc[4];
-    UNROLL for (int r = 0; r < rm; r++) {
-        const uint8_t *row = op->xq + (size_t)(i0 + r) * op->xq_stride;
-        xs[r] = EST_QX_QS(row) + (size_t)p->b0 * EST_QK;
-        dx[r] = EST_QX_D(row, k) + p->b0;
-        yr[r] = op->y + (size_t)(i0 + r) * op->ldy + p->j0;
-        acc[r] = load_acc(p, yr[r]);
-    }
+    UNROLL for (int r = 0; r < rm; r++) acc[r] = load_acc(p, y0 + r * yst);
     const __m256i ones = _mm256_set1_epi16(1);
-    for (int b = 0; b < p->kb; b++) {
+    const int8_t *pw = p->pq;
+    const float *pd = p->pd;
+    for (int b = 0; b < p->kb; b++, x0 += EST_QK, d0 += 4, pw += 256, pd += 8) {
         __m256i isum[4];
         UNROLL for (int r = 0; r < rm; r++) isum[r] = _mm256_setzero_si256();
-        const int8_t *pw = p->pq + b * 256;
-        NOUNROLL for (int s = 0; s < 8; s++) {
+        UNROLL for (int s = 0; s < 8; s++) {
             const __m256i w = _mm256_load_si256((const __m256i *)(pw + s * 32));
             const __m256i aw = _mm256_abs_epi8(w);
             UNROLL for (int r = 0; r < rm; r++) {
-                const __m256i xb = _mm256_set1_epi32(ld32(xs[r] + b * EST_QK + 4 * s));
+                const __m256i xb = _mm256_set1_epi32(ld32(x0 + r * xst + 4 * s));
                 const __m256i t = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xb, w));
-                isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(t, ones));
+                isum[r] = _mm256_add_epi32(_mm256_madd_epi16(t, ones), isum[r]);
+                PIN(isum[r]);
             }
         }
-        const __m256 dw = _mm256_load_ps(p->pd + b * 8);
+        const __m256 dw = _mm256_load_ps(pd);
         UNROLL for (int r = 0; r < rm; r++) {
-            const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(dx[r][b]));
+            const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(est_rd_f32(d0 + r * xst)));
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), sc, acc[r]);
         }
     }
-    UNROLL for (int r = 0; r < rm; r++) store_acc(p, yr[r], acc[r]);
+    UNROLL for (int r = 0; r < rm; r++) store_acc(p, y0 + r * yst, acc[r]);
 }
 
 INLINE void q4_rows(const int rm, const qpanel *p, int i0) {
     const est_gemm_op *op = p->op;
     const int k = op->k;
-    const int8_t *xs[4];
-    const float *dx[4];
-    const int32_t *sx[4];
-    float *yr[4];
+    const size_t xst = op->xq_stride, yst = op->ldy;
+    const uint8_t *x0 = op->xq + (size_t)i0 * xst + (size_t)p->b0 * EST_QK; /* row i0, block b0: qs */
+    const uint8_t *d0 = op->xq + (size_t)i0 * xst + k + (size_t)p->b0 * 4;  /* row i0, block b0: d */
+    const size_t soff = (size_t)k / 8;                                        /* d -> sum */
+    float *y0 = op->y + (size_t)i0 * yst + p->j0;
     __m256 acc[4];
-    UNROLL for (int r = 0; r < rm; r++) {
-        const uint8_t *row = op->xq + (size_t)(i0 + r) * op->xq_stride;
-        xs[r] = EST_QX_QS(row) + (size_t)p->b0 * EST_QK;
-        dx[r] = EST_QX_D(row, k) + p->b0;
-        sx[r] = EST_QX_SUM(row, k) + p->b0;
-        yr[r] = op->y + (size_t)(i0 + r) * op->ldy + p->j0;
-        acc[r] = load_acc(p, yr[r]);
-    }
+    UNROLL for (int r = 0; r < rm; r++) acc[r] = load_acc(p, y0 + r * yst);
     const __m256i ones = _mm256_set1_epi16(1);
-    for (int b = 0; b < p->kb; b++) {
+    const int8_t *pw = p->pq;
+    const float *pd = p->pd;
+    for (int b = 0; b < p->kb; b++, x0 += EST_QK, d0 += 4, pw += 256, pd += 8) {
         __m256i s16[4];
         UNROLL for (int r = 0; r < rm; r++) s16[r] = _mm256_setzero_si256();
-        const int8_t *pw = p->pq + b * 256;
-        NOUNROLL for (int s = 0; s < 8; s++) {
+        UNROLL for (int s = 0; s < 8; s++) {
             const __m256i w = _mm256_load_si256((const __m256i *)(pw + s * 32));
             UNROLL for (int r = 0; r < rm; r++) {
-                const __m256i xb = _mm256_set1_epi32(ld32(xs[r] + b * EST_QK + 4 * s));
-                s16[r] = _mm256_add_epi16(s16[r], _mm256_maddubs_epi16(w, xb));
+                const __m256i xb = _mm256_set1_epi32(ld32(x0 + r * xst + 4 * s));
+                s16[r] = _mm256_add_epi16(_mm256_maddubs_epi16(w, xb), s16[r]);
+                PIN(s16[r]);
             }
         }
-        const __m256 dw = _mm256_load_ps(p->pd + b * 8);
+        const __m256 dw = _mm256_load_ps(pd);
         UNROLL for (int r = 0; r < rm; r++) {
-            const __m256i corr = _mm256_set1_epi32(sx[r][b] * 8);
+            const __m256i corr = _mm256_slli_epi32(_mm256_set1_epi32(ld32(d0 + r * xst + soff)), 3);
             const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s16[r], ones), corr);
-            const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(dx[r][b]));
+            const __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(est_rd_f32(d0 + r * xst)));
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), sc, acc[r]);
         }
     }
-    UNROLL for (int r = 0; r < rm; r++) store_acc(p, yr[r], acc[r]);
+    UNROLL for (int r = 0; r < rm; r++) store_acc(p, y0 + r * yst, acc[r]);
 }
 
 typedef void (*qpack_fn)(const est_gemm_op *op, int j0, int nc, int b0, int kb, int8_t *pq, float *pd);
@@ -567,14 +566,18 @@ INLINE __m256 load_w8(const uint8_t *p, const int is_f16) {
     return is_f16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)) : _mm256_loadu_ps((const float *)p);
 }
 
+/* Float GEMV.  A last group of fewer than 8 columns runs the same code with the missing columns'
+ * row pointers clamped to the last valid row (results not stored): every column's sum is then
+ * computed identically wherever a tile boundary falls, so tile splits never change float bits. */
 INLINE void gemv_f(const est_gemm_op *op, int m0, int m1, int n0, int n1, const int is_f16) {
     const int k = op->k, kt = k & ~7, rem = k - kt;
-    const size_t es = is_f16 ? 2 : 4;
+    const size_t es = is_f16 ? 2 : 4, ws = op->w_stride;
     const __m256i kmask = lane_mask(rem);
-    int j0 = n0;
-    for (; j0 + 8 <= n1; j0 += 8) {
-        const uint8_t *w0 = (const uint8_t *)op->w + (size_t)j0 * op->w_stride;
-        const size_t ws = op->w_stride;
+    for (int j0 = n0; j0 < n1; j0 += 8) {
+        const int nc = imin(8, n1 - j0);
+        const __m256i cmask = lane_mask(nc);
+        const uint8_t *wr[8];
+        for (int c = 0; c < 8; c++) wr[c] = (const uint8_t *)op->w + (size_t)imin(j0 + c, n1 - 1) * ws;
         for (int i = m0; i < m1; i++) {
             const float *xr = op->x + (size_t)i * op->ldx;
             __m256 acc[8];
@@ -582,24 +585,26 @@ INLINE void gemv_f(const est_gemm_op *op, int m0, int m1, int n0, int n1, const 
             for (int t = 0; t < kt; t += 8) {
                 const __m256 xv = _mm256_loadu_ps(xr + t);
                 UNROLL for (int c = 0; c < 8; c++)
-                    acc[c] = _mm256_fmadd_ps(xv, load_w8(w0 + (size_t)c * ws + (size_t)t * es, is_f16), acc[c]);
+                    acc[c] = _mm256_fmadd_ps(xv, load_w8(wr[c] + (size_t)t * es, is_f16), acc[c]);
             }
             if (rem) {
                 const __m256 xv = _mm256_maskload_ps(xr + kt, kmask);
                 UNROLL for (int c = 0; c < 8; c++) {
                     uint8_t tmp[32] = {0};
-                    memcpy(tmp, w0 + (size_t)c * ws + (size_t)kt * es, (size_t)rem * es);
+                    memcpy(tmp, wr[c] + (size_t)kt * es, (size_t)rem * es);
                     acc[c] = _mm256_fmadd_ps(xv, load_w8(tmp, is_f16), acc[c]);
                 }
             }
             __m256 v = hsum8_ps(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]);
-            if (op->bias) v = _mm256_add_ps(v, _mm256_loadu_ps(op->bias + j0));
-            _mm256_storeu_ps(op->y + (size_t)i * op->ldy + j0, v);
+            float *yr = op->y + (size_t)i * op->ldy + j0;
+            if (nc == 8) {
+                if (op->bias) v = _mm256_add_ps(v, _mm256_loadu_ps(op->bias + j0));
+                _mm256_storeu_ps(yr, v);
+            } else {
+                if (op->bias) v = _mm256_add_ps(v, _mm256_maskload_ps(op->bias + j0, cmask));
+                _mm256_maskstore_ps(yr, cmask, v);
+            }
         }
-    }
-    if (j0 < n1) {
-        if (is_f16) est_gemm_f16__ref(op, m0, m1, j0, n1);
-        else est_gemm_f32__ref(op, m0, m1, j0, n1);
     }
 }
 
