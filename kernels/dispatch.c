@@ -29,7 +29,7 @@ static const est_kernels table_avx2 = {
              est_gemm_q4q8_4x8__avx2},
     .gemv = {est_gemv_f32_1x8__avx2, est_gemv_f16_1x8__avx2, est_gemv_q8q8_1x8__avx2,
              est_gemv_q4q8_1x8__avx2},
-    .gemv_max_m = {12, 10, 5, 2}, /* bench on a 2-core Sapphire Rapids, k = 384, n = 1536 */
+    .gemv_max_m = {20, 24, 5, 2}, /* bench on a 2-core Sapphire Rapids, k = 384, n = 1536 */
     .layer_norm = est_layer_norm__avx2,
     .softmax = est_softmax__avx2,
     .gelu = est_gelu__avx2,
@@ -48,7 +48,7 @@ static const est_kernels table_neon = {
              est_gemm_q4q8_4x8__neon},
     .gemv = {est_gemv_f32_1x4__neon, est_gemv_f16_1x4__neon, est_gemv_q8q8_1x4__neon,
              est_gemv_q4q8_1x4__neon},
-    .gemv_max_m = {8, 8, 4, 2}, /* not measured on hardware yet: qemu only */
+    .gemv_max_m = {16, 16, 4, 2}, /* not measured on hardware yet (qemu only): a guess */
     .layer_norm = est_layer_norm__neon,
     .softmax = est_softmax__neon,
     .gelu = est_gelu__neon,
@@ -65,7 +65,7 @@ static const est_kernels table_neondot = {
              est_gemm_q4q8_4x8__neondot},
     .gemv = {est_gemv_f32_1x4__neon, est_gemv_f16_1x4__neon, est_gemv_q8q8_1x4__neondot,
              est_gemv_q4q8_1x4__neondot},
-    .gemv_max_m = {8, 8, 4, 2}, /* not measured on hardware yet: qemu only */
+    .gemv_max_m = {16, 16, 4, 2}, /* not measured on hardware yet (qemu only): a guess */
     .layer_norm = est_layer_norm__neon,
     .softmax = est_softmax__neon,
     .gelu = est_gelu__neon,

@@ -360,39 +360,69 @@ void est_gemv_q4q8_1x4__neon(const est_gemm_op *op, int m0, int m1, int n0, int 
     gemv_q(op, m0, m1, n0, n1, 1);
 }
 
-/* Float GEMV.  A last group of fewer than 4 columns runs the same code with the missing columns'
- * row pointers clamped to the last valid row (results not stored), so tile splits never change
- * float bits. */
-INLINE void gemv_f(const est_gemm_op *op, int m0, int m1, int n0, int n1, const int is_f16) {
+/* Float GEMV: a tile of rm rows x nc columns (1 or 2 rows x 8, 3 or 4 rows x 4: 8 to 16 4-lane
+ * accumulators), lanes over k, one pairwise reduction per output at the end; each converted weight
+ * vector feeds rm FMAs.  Columns past the group's valid count use the last valid row (results not
+ * stored), so every output is computed identically wherever a tile or group boundary falls. */
+INLINE void gemv_f_tile(const int rm, const int nc, const est_gemm_op *op, int i0, int j0, int nv,
+                        const uint8_t *const *wr, const int is_f16) {
     const int k = op->k, kt = k & ~3, rem = k - kt;
-    const size_t es = is_f16 ? 2 : 4, ws = op->w_stride;
-    for (int j0 = n0; j0 < n1; j0 += 4) {
-        const int nc = imin(4, n1 - j0);
-        const uint8_t *wr[4];
-        for (int c = 0; c < 4; c++) wr[c] = (const uint8_t *)op->w + (size_t)imin(j0 + c, n1 - 1) * ws;
-        for (int i = m0; i < m1; i++) {
-            const float *xr = op->x + (size_t)i * op->ldx;
-            float32x4_t acc[4];
-            UNROLL for (int c = 0; c < 4; c++) acc[c] = vdupq_n_f32(0.0f);
-            for (int t = 0; t < kt; t += 4) {
-                const float32x4_t xv = vld1q_f32(xr + t);
-                UNROLL for (int c = 0; c < 4; c++) acc[c] = vfmaq_f32(acc[c], xv, ld4w(wr[c] + (size_t)t * es, is_f16));
-            }
-            if (rem) { /* last k % 4: zero-padded copies, one more vector step */
-                float xt[4] = {0};
-                memcpy(xt, xr + kt, sizeof(float) * (size_t)rem);
-                const float32x4_t xv = vld1q_f32(xt);
-                UNROLL for (int c = 0; c < 4; c++) {
-                    uint8_t wt[16] = {0};
-                    memcpy(wt, wr[c] + (size_t)kt * es, (size_t)rem * es);
-                    acc[c] = vfmaq_f32(acc[c], xv, ld4w(wt, is_f16));
-                }
-            }
-            float32x4_t v = vpaddq_f32(vpaddq_f32(acc[0], acc[1]), vpaddq_f32(acc[2], acc[3]));
-            float t4[4];
-            vst1q_f32(t4, v);
-            for (int c = 0; c < nc; c++) op->y[(size_t)i * op->ldy + j0 + c] = op->bias ? t4[c] + op->bias[j0 + c] : t4[c];
+    const size_t es = is_f16 ? 2 : 4;
+    const float *xr[4];
+    float32x4_t acc[4][8];
+    UNROLL for (int r = 0; r < rm; r++) {
+        xr[r] = op->x + (size_t)(i0 + r) * op->ldx;
+        UNROLL for (int c = 0; c < nc; c++) acc[r][c] = vdupq_n_f32(0.0f);
+    }
+    for (int t = 0; t < kt; t += 4) {
+        float32x4_t xv[4];
+        UNROLL for (int r = 0; r < rm; r++) xv[r] = vld1q_f32(xr[r] + t);
+        UNROLL for (int c = 0; c < nc; c++) {
+            const float32x4_t w = ld4w(wr[c] + (size_t)t * es, is_f16);
+            UNROLL for (int r = 0; r < rm; r++) acc[r][c] = vfmaq_f32(acc[r][c], xv[r], w);
         }
+    }
+    if (rem) { /* last k % 4: zero-padded copies, one more vector step */
+        float32x4_t xv[4];
+        UNROLL for (int r = 0; r < rm; r++) {
+            float xt[4] = {0};
+            memcpy(xt, xr[r] + kt, sizeof(float) * (size_t)rem);
+            xv[r] = vld1q_f32(xt);
+        }
+        UNROLL for (int c = 0; c < nc; c++) {
+            uint8_t wt[16] = {0};
+            memcpy(wt, wr[c] + (size_t)kt * es, (size_t)rem * es);
+            const float32x4_t w = ld4w(wt, is_f16);
+            UNROLL for (int r = 0; r < rm; r++) acc[r][c] = vfmaq_f32(acc[r][c], xv[r], w);
+        }
+    }
+    UNROLL for (int r = 0; r < rm; r++) {
+        float t8[8];
+        UNROLL for (int c = 0; c < nc; c += 4)
+            vst1q_f32(t8 + c, vpaddq_f32(vpaddq_f32(acc[r][c], acc[r][c + 1]), vpaddq_f32(acc[r][c + 2], acc[r][c + 3])));
+        float *yr = op->y + (size_t)(i0 + r) * op->ldy + j0;
+        for (int c = 0; c < nv; c++) yr[c] = op->bias ? t8[c] + op->bias[j0 + c] : t8[c];
+    }
+}
+
+INLINE void gemv_f_rows(const int rm, const int nc, const est_gemm_op *op, int i0, int n0, int n1,
+                        const int is_f16) {
+    for (int j0 = n0; j0 < n1; j0 += nc) {
+        const uint8_t *wr[8];
+        for (int c = 0; c < nc; c++)
+            wr[c] = (const uint8_t *)op->w + (size_t)imin(j0 + c, n1 - 1) * op->w_stride;
+        gemv_f_tile(rm, nc, op, i0, j0, imin(nc, n1 - j0), wr, is_f16);
+    }
+}
+
+INLINE void gemv_f(const est_gemm_op *op, int m0, int m1, int n0, int n1, const int is_f16) {
+    int i = m0;
+    for (; i + 4 <= m1; i += 4) gemv_f_rows(4, 4, op, i, n0, n1, is_f16);
+    switch (m1 - i) {
+    case 3: gemv_f_rows(3, 4, op, i, n0, n1, is_f16); break;
+    case 2: gemv_f_rows(2, 8, op, i, n0, n1, is_f16); break;
+    case 1: gemv_f_rows(1, 8, op, i, n0, n1, is_f16); break;
+    default: break;
     }
 }
 

@@ -566,45 +566,81 @@ INLINE __m256 load_w8(const uint8_t *p, const int is_f16) {
     return is_f16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)) : _mm256_loadu_ps((const float *)p);
 }
 
-/* Float GEMV.  A last group of fewer than 8 columns runs the same code with the missing columns'
- * row pointers clamped to the last valid row (results not stored): every column's sum is then
- * computed identically wherever a tile boundary falls, so tile splits never change float bits. */
-INLINE void gemv_f(const est_gemm_op *op, int m0, int m1, int n0, int n1, const int is_f16) {
+/* Float GEMV: a tile of rm rows x nc columns (rm * nc <= 12, 8 for one row), one 8-lane
+ * accumulator per output, lanes over k, one reduction tree per output at the end; each converted
+ * weight vector feeds rm FMAs.  Columns past the group's valid count use the last valid row's
+ * pointer (results not stored), so every output is computed identically wherever a tile or group
+ * boundary falls: splits never change float bits. */
+INLINE void gemv_f_tile(const int rm, const int nc, const est_gemm_op *op, int i0, int j0, int nv,
+                        const uint8_t *const *wr, const int is_f16, const int full) {
     const int k = op->k, kt = k & ~7, rem = k - kt;
     const size_t es = is_f16 ? 2 : 4, ws = op->w_stride;
-    const __m256i kmask = lane_mask(rem);
-    for (int j0 = n0; j0 < n1; j0 += 8) {
-        const int nc = imin(8, n1 - j0);
-        const __m256i cmask = lane_mask(nc);
-        const uint8_t *wr[8];
-        for (int c = 0; c < 8; c++) wr[c] = (const uint8_t *)op->w + (size_t)imin(j0 + c, n1 - 1) * ws;
-        for (int i = m0; i < m1; i++) {
-            const float *xr = op->x + (size_t)i * op->ldx;
-            __m256 acc[8];
-            UNROLL for (int c = 0; c < 8; c++) acc[c] = _mm256_setzero_ps();
-            for (int t = 0; t < kt; t += 8) {
-                const __m256 xv = _mm256_loadu_ps(xr + t);
-                UNROLL for (int c = 0; c < 8; c++)
-                    acc[c] = _mm256_fmadd_ps(xv, load_w8(wr[c] + (size_t)t * es, is_f16), acc[c]);
-            }
-            if (rem) {
-                const __m256 xv = _mm256_maskload_ps(xr + kt, kmask);
-                UNROLL for (int c = 0; c < 8; c++) {
-                    uint8_t tmp[32] = {0};
-                    memcpy(tmp, wr[c] + (size_t)kt * es, (size_t)rem * es);
-                    acc[c] = _mm256_fmadd_ps(xv, load_w8(tmp, is_f16), acc[c]);
-                }
-            }
-            __m256 v = hsum8_ps(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]);
-            float *yr = op->y + (size_t)i * op->ldy + j0;
-            if (nc == 8) {
-                if (op->bias) v = _mm256_add_ps(v, _mm256_loadu_ps(op->bias + j0));
-                _mm256_storeu_ps(yr, v);
-            } else {
-                if (op->bias) v = _mm256_add_ps(v, _mm256_maskload_ps(op->bias + j0, cmask));
-                _mm256_maskstore_ps(yr, cmask, v);
+    const uint8_t *w0 = wr[0];
+    /* full groups address rows as w0 + c * ws (no pointer array to keep live) */
+#define WROW(c) (full ? w0 + (size_t)(c) * ws : wr[c])
+    const float *xr[4];
+    __m256 acc[4][8];
+    UNROLL for (int r = 0; r < rm; r++) {
+        xr[r] = op->x + (size_t)(i0 + r) * op->ldx;
+        UNROLL for (int c = 0; c < nc; c++) acc[r][c] = _mm256_setzero_ps();
+    }
+    if (rm == 1) { /* one row: x in a register, 8 independent accumulators */
+        for (int t = 0; t < kt; t += 8) {
+            const __m256 xv = _mm256_loadu_ps(xr[0] + t);
+            UNROLL for (int c = 0; c < nc; c++) acc[0][c] = _mm256_fmadd_ps(xv, load_w8(WROW(c) + (size_t)t * es, is_f16), acc[0][c]);
+        }
+    } else {
+        for (int t = 0; t < kt; t += 8) {
+            UNROLL for (int c = 0; c < nc; c++) {
+                const __m256 w = load_w8(WROW(c) + (size_t)t * es, is_f16);
+                UNROLL for (int r = 0; r < rm; r++)
+                    acc[r][c] = _mm256_fmadd_ps(_mm256_loadu_ps(xr[r] + t), w, acc[r][c]);
             }
         }
+    }
+    if (rem) { /* k % 8: masked x, zero-padded weight copies */
+        const __m256i kmask = lane_mask(rem);
+        UNROLL for (int c = 0; c < nc; c++) {
+            uint8_t tmp[32] = {0};
+            memcpy(tmp, WROW(c) + (size_t)kt * es, (size_t)rem * es);
+            const __m256 w = load_w8(tmp, is_f16);
+            UNROLL for (int r = 0; r < rm; r++)
+                acc[r][c] = _mm256_fmadd_ps(_mm256_maskload_ps(xr[r] + kt, kmask), w, acc[r][c]);
+        }
+    }
+    const __m256i cmask = lane_mask(nv);
+    const __m256 z = _mm256_setzero_ps();
+    UNROLL for (int r = 0; r < rm; r++) {
+        __m256 a[8];
+        UNROLL for (int c = 0; c < 8; c++) a[c] = c < nc ? acc[r][c] : z;
+        __m256 v = hsum8_ps(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+        if (op->bias) v = _mm256_add_ps(v, _mm256_maskload_ps(op->bias + j0, cmask));
+        _mm256_maskstore_ps(op->y + (size_t)(i0 + r) * op->ldy + j0, cmask, v);
+    }
+#undef WROW
+}
+
+/* Row groups of 4 x 3 columns, remainders 3 x 4, 2 x 6, 1 x 8 (12 or 8 accumulators). */
+INLINE void gemv_f_rows(const int rm, const int nc, const est_gemm_op *op, int i0, int n0, int n1,
+                        const int is_f16) {
+    for (int j0 = n0; j0 < n1; j0 += nc) {
+        const int nv = imin(nc, n1 - j0);
+        const uint8_t *wr[8];
+        for (int c = 0; c < nc; c++)
+            wr[c] = (const uint8_t *)op->w + (size_t)imin(j0 + c, n1 - 1) * op->w_stride;
+        if (nv == nc) gemv_f_tile(rm, nc, op, i0, j0, nv, wr, is_f16, 1);
+        else gemv_f_tile(rm, nc, op, i0, j0, nv, wr, is_f16, 0);
+    }
+}
+
+INLINE void gemv_f(const est_gemm_op *op, int m0, int m1, int n0, int n1, const int is_f16) {
+    int i = m0;
+    for (; i + 4 <= m1; i += 4) gemv_f_rows(4, 3, op, i, n0, n1, is_f16);
+    switch (m1 - i) {
+    case 3: gemv_f_rows(3, 4, op, i, n0, n1, is_f16); break;
+    case 2: gemv_f_rows(2, 6, op, i, n0, n1, is_f16); break;
+    case 1: gemv_f_rows(1, 8, op, i, n0, n1, is_f16); break;
+    default: break;
     }
 }
 
