@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../core/gguf.h"
+#include "../../core/gguf_write.h"
 #include "../../core/internal.h"
 #include "../../core/mel.h"
 #include "../../core/tokenizer.h"
@@ -356,11 +356,6 @@ static void wr(out *o, const void *p, size_t n) {
 }
 static void wr_u32(out *o, uint32_t v) { wr(o, &v, 4); }
 static void wr_i32(out *o, int32_t v) { wr(o, &v, 4); }
-static void wr_u64(out *o, uint64_t v) { wr(o, &v, 8); }
-static void wr_pad(out *o, uint64_t align) {
-    static const uint8_t zero[GGUF_ALIGN];
-    while (o->pos % align) wr(o, zero, (size_t)(align - o->pos % align > GGUF_ALIGN ? GGUF_ALIGN : align - o->pos % align));
-}
 
 /* Generate, convert and write one tensor's data. */
 static void write_data(out *o, const cfg *c, const gtensor *t) {
@@ -456,19 +451,13 @@ static void write_bin(out *o, const cfg *c) {
     }
 }
 
-static void wr_str(out *o, const char *s, size_t n) {
-    wr_u64(o, n);
-    wr(o, s, n);
-}
-static void kv_str(out *o, const char *k, const char *v) {
-    wr_str(o, k, strlen(k));
-    wr_u32(o, EST_GGUF_STRING);
-    wr_str(o, v, strlen(v));
-}
-static void kv_u32(out *o, const char *k, uint32_t v) {
-    wr_str(o, k, strlen(k));
-    wr_u32(o, EST_GGUF_U32);
-    wr_u32(o, v);
+/* The GGUF side goes through the library's writer (core/gguf_write.c); its sink appends to the
+ * stdio stream (the writer only ever writes in order here: no patches). */
+static int gguw_sink(void *ctx, uint64_t off, const void *p, size_t n) {
+    out *o = (out *)ctx;
+    if (off != o->pos) return EDGESTT_E_INTERNAL;
+    wr(o, p, n);
+    return 0;
 }
 
 static void write_gguf(out *o, const cfg *c) {
@@ -489,42 +478,34 @@ static void write_gguf(out *o, const cfg *c) {
         {"whisper.token.timestamp_begin", st.timestamp_begin}, {"whisper.token.lang_first", st.lang_first},
     };
     const size_t n_u32 = sizeof u32s / sizeof u32s[0];
-    wr_u32(o, EST_GGUF_MAGIC);
-    wr_u32(o, 3);
-    wr_u64(o, (uint64_t)n_tensors);
-    wr_u64(o, n_u32 + 4);
-    kv_str(o, "general.architecture", "whisper");
-    kv_str(o, "general.name", c->name);
-    for (size_t i = 0; i < n_u32; i++) kv_u32(o, u32s[i].k, (uint32_t)u32s[i].v);
-    kv_str(o, "whisper.tokenizer.model", "gpt2");
-    const char *key = "whisper.tokenizer.tokens";
-    wr_str(o, key, strlen(key));
-    wr_u32(o, EST_GGUF_ARRAY);
-    wr_u32(o, EST_GGUF_STRING);
-    wr_u64(o, (uint64_t)c->n_vocab);
+    est_gguw w;
+    est_gguw_init(&w, gguw_sink, o);
+    est_gguw_header(&w, (uint64_t)n_tensors, n_u32 + 4);
+    est_gguw_kv_str(&w, "general.architecture", "whisper", 7);
+    est_gguw_kv_str(&w, "general.name", c->name, strlen(c->name));
+    for (size_t i = 0; i < n_u32; i++) est_gguw_kv_u32(&w, u32s[i].k, (uint32_t)u32s[i].v);
+    est_gguw_kv_str(&w, "whisper.tokenizer.model", "gpt2", 4);
+    est_gguw_kv_arr(&w, "whisper.tokenizer.tokens", EST_GGUF_STRING, (uint64_t)c->n_vocab);
     char tmp[EST_TOK_MAX_FORM];
     for (int id = 0; id < c->n_vocab; id++) {
         size_t len;
         const char *s = id < st.eot ? text_token(id, 0, &len, NULL)
                                     : (len = est_tok_special_form(&st, id, tmp), tmp);
-        wr_str(o, s, len);
+        est_gguw_str(&w, s, len);
     }
     uint64_t off = 0;
     for (int i = 0; i < n_tensors; i++) {
         const gtensor *t = &tensors[i];
-        wr_str(o, t->name, strlen(t->name));
-        wr_u32(o, (uint32_t)t->n_dims);
-        for (int d = 0; d < t->n_dims; d++) wr_u64(o, (uint64_t)t->ne[d]);
-        wr_u32(o, (uint32_t)t->type);
-        wr_u64(o, off);
-        off += tensor_bytes(t);
-        off = (off + GGUF_ALIGN - 1) / GGUF_ALIGN * GGUF_ALIGN;
+        est_gguw_tensor_info(&w, t->name, strlen(t->name), t->n_dims, t->ne, t->type, off);
+        off = est_gguw_align_up(off + tensor_bytes(t), GGUF_ALIGN);
     }
-    wr_pad(o, GGUF_ALIGN);
+    est_gguw_pad(&w, GGUF_ALIGN);
     for (int i = 0; i < n_tensors; i++) {
         write_data(o, c, &tensors[i]);
-        wr_pad(o, GGUF_ALIGN);
+        w.pos = o->pos;
+        est_gguw_pad(&w, GGUF_ALIGN);
     }
+    if (est_gguw_status(&w)) die("GGUF writer failed", NULL);
 }
 
 /* ==== configurations ===================================================================== */
