@@ -244,7 +244,7 @@ typedef struct att_job {
     float *scores;                /* [n_tasks][rows_blk * n_kv] */
     size_t scores_per_task;       /* floats */
     int n_items, n_tasks;
-    int status;                   /* first failure (written by task 0 only; tasks never fail in practice) */
+    int status[EST_MAX_THREADS];  /* per task: its first failure (shapes are checked at plan time) */
 } att_job;
 
 /* One (group, head, row block): scores = q k^T, softmax (masked), out = p v. */
@@ -274,10 +274,8 @@ static void att_task(void *ctx, int task, int n_tasks) {
     (void)n_tasks;
     att_job *j = (att_job *)ctx;
     float *sc = j->scores + (size_t)task * j->scores_per_task;
-    for (int it = task; it < j->n_items; it += j->n_tasks) {
-        int st = att_item(j, it, sc);
-        if (st && task == 0 && !j->status) j->status = st;
-    }
+    j->status[task] = EDGESTT_OK;
+    for (int it = task; it < j->n_items && !j->status[task]; it += j->n_tasks) j->status[task] = att_item(j, it, sc);
 }
 
 /* Run every item; tasks = min(threads, items), task t takes items t, t + tasks, ... */
@@ -285,9 +283,10 @@ static int att_run(const est_whisper_state *s, att_job *j, int max_tasks) {
     j->n_blk = (j->m + j->rows_blk - 1) / j->rows_blk;
     j->n_items = j->n_groups * j->n_head * j->n_blk;
     j->n_tasks = imin(imin(est_pool_threads(s->pool), max_tasks), j->n_items);
-    j->status = 0;
     est_pool_run(s->pool, att_task, j, j->n_tasks);
-    return j->status;
+    for (int t = 0; t < j->n_tasks; t++)
+        if (j->status[t]) return j->status[t];
+    return EDGESTT_OK;
 }
 
 /* ==== per-call buffers (same code sizes and places them) ================================== */

@@ -502,11 +502,20 @@ TEST(whisper_run_batch_and_kv_copy_match_single) {
     memcpy(want, est_whisper_logits(r.s, 2), sizeof(float) * (size_t)V);
     CHECK_ST(est_whisper_decode(r.s, 4, &t, 1, 6), EDGESTT_OK);
     const int copy_same = !memcmp(want, est_whisper_logits(r.s, 4), sizeof(float) * (size_t)V);
+    /* a 75-token call (three row passes) vs the same tokens one at a time */
+    int seq[75];
+    seq[0] = sot;
+    for (int i = 1; i < 75; i++) seq[i] = 100 + 37 * i;
+    CHECK_ST(est_whisper_decode(r.s, 0, seq, 75, 0), EDGESTT_OK);
+    for (int i = 0; i < 75; i++) CHECK_ST(est_whisper_decode(r.s, R, &seq[i], 1, i), EDGESTT_OK);
+    const double long_err = rel_diff(est_whisper_logits(r.s, 0), est_whisper_logits(r.s, R), (size_t)V);
+    printf("  75-token call vs 75 single steps: max rel diff %.2e\n", long_err);
     free(want);
     run_free(&r);
     edgestt_close(m);
     CHECKF(err <= 1e-5, "batch logits differ from single decodes by %g", err);
     CHECKF(copy_same, "a copied slot decodes differently from its source");
+    CHECKF(long_err <= 1e-5, "a long call differs from single steps by %g", long_err);
 }
 
 TEST(whisper_run_argument_errors) {
