@@ -226,6 +226,11 @@ static const shape shapes[] = {
     {16, 64, 96},  {23, 19, 2048}, {6, 16, 4096}, {33, 8, 32},    {37, 67, 160}, {130, 9, 64},
 };
 
+/* Float weights also take k that is no multiple of any vector width or k-chunk (256). */
+static const shape float_shapes[] = {
+    {1, 5, 1}, {3, 9, 7}, {7, 17, 33}, {13, 19, 100}, {25, 40, 257}, {2, 11, 1500}, {30, 23, 513}, {1, 3, 4097},
+};
+
 static uint32_t cpu(void) { return est_port_cpu_features(); }
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
@@ -355,8 +360,10 @@ static void sweep(int type) {
     char name[32];
     snprintf(name, sizeof name, "sweep%d", type);
     uint64_t s = rng_for(name);
-    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
-        const shape sh = shapes[si];
+    const size_t nq = sizeof shapes / sizeof shapes[0];
+    const size_t nf = est_type_is_quant(type) ? 0 : sizeof float_shapes / sizeof float_shapes[0];
+    for (size_t si = 0; si < nq + nf; si++) {
+        const shape sh = si < nq ? shapes[si] : float_shapes[si - nq];
         prob p;
         if (!prob_make(&p, &s, type, sh.m, sh.n, sh.k, (int)(si & 1), 1)) {
             prob_free(&p);
