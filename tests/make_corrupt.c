@@ -331,6 +331,12 @@ static void fam_types(gen *g) {
 
 static void fam_names(gen *g) {
     char nb[80];
+    if (g->gguf) {
+        /* one tensor fewer: the last info becomes padding, the data section may start earlier
+         * (still aligned, in bounds): the undescribed tensor is missing */
+        patch_u64(g, 8, g->nt - 1, EST_CORRUPT_FAIL, EDGESTT_E_MODEL, "missing", "n_tensors - 1 (last tensor missing)");
+        patch_u64(g, 8, g->nt + 1, EST_CORRUPT_FAIL, 0, NULL, "n_tensors + 1");
+    }
     const int n_layer = g->pr.hp.n_audio_layer < g->pr.hp.n_text_layer ? g->pr.hp.n_audio_layer : g->pr.hp.n_text_layer;
     for (size_t i = 0; i < g->nt; i++) {
         const est_file_tensor *t = &g->t[i];
