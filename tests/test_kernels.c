@@ -128,11 +128,12 @@ static int prob_make(prob *p, uint64_t *s, int type, int m, int n, int k, int wi
     op->k = k;
     op->w_stride = est_type_row_bytes(type, (uint64_t)k) + rbits(s, 3) * 2;
     const size_t woff = 1 + rbits(s, 7);
-    p->wmem = xalloc(op->w_stride * (size_t)n + woff + 64);
+    /* exact sizes (no slack after the last row): the sanitizer build catches any over-read */
+    p->wmem = xalloc(woff + op->w_stride * (size_t)(n - 1) + est_type_row_bytes(type, (uint64_t)k));
     op->w = p->wmem + woff;
     fill_w(s, type, p->wmem + woff, n, k, op->w_stride, extremes);
     op->ldx = (size_t)k + rbits(s, 5);
-    p->x = xalloc(sizeof(float) * (op->ldx * (size_t)m + 8));
+    p->x = xalloc(sizeof(float) * (op->ldx * (size_t)(m - 1) + (size_t)k));
     op->x = p->x;
     fill_x(s, p->x, m, k, op->ldx, extremes);
     if (with_bias) {
