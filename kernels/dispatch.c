@@ -29,7 +29,7 @@ static const est_kernels table_avx2 = {
              est_gemm_q4q8_4x8__avx2},
     .gemv = {est_gemv_f32_1x8__avx2, est_gemv_f16_1x8__avx2, est_gemv_q8q8_1x8__avx2,
              est_gemv_q4q8_1x8__avx2},
-    .gemv_max_m = {20, 24, 5, 2}, /* bench on a 2-core Sapphire Rapids, k = 384, n = 1536 */
+    .gemv_max_m = {20, 24, 5, 3}, /* bench on a 2-core Sapphire Rapids, k = 384, n = 1536 */
     .layer_norm = est_layer_norm__avx2,
     .softmax = est_softmax__avx2,
     .gelu = est_gelu__avx2,

@@ -512,7 +512,7 @@ INLINE void gemv_q(const est_gemm_op *op, int m0, int m1, int n0, int n1, const 
     const __m256i ones = _mm256_set1_epi16(1);
     const __m256i offs = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                             _mm256_set1_epi32((int)op->w_stride));
-    const __m128i m4 = _mm_set1_epi8(0x0f);
+    const __m256i m4y = _mm256_set1_epi8(0x0f);
     int j0 = n0;
     for (; j0 + 8 <= n1; j0 += 8) {
         const uint8_t *w0 = (const uint8_t *)op->w + (size_t)j0 * op->w_stride;
@@ -526,21 +526,37 @@ INLINE void gemv_q(const est_gemm_op *op, int m0, int m1, int n0, int n1, const 
             for (int b = 0; b < nb; b++) {
                 const __m256i xv = _mm256_load_si256((const __m256i *)(xs + b * EST_QK));
                 const uint8_t *blk = w0 + (size_t)b * bs;
-                __m256i pc[8];
-                UNROLL for (int c = 0; c < 8; c++) {
-                    const uint8_t *q = blk + (size_t)c * ws + 2;
-                    if (is_q4) {
-                        const __m128i v = _mm_loadu_si128((const __m128i *)q);
-                        const __m256i u = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
-                        pc[c] = _mm256_madd_epi16(_mm256_maddubs_epi16(u, xv), ones);
-                    } else {
-                        const __m256i w = _mm256_loadu_si256((const __m256i *)q);
+                __m256i isum;
+                if (is_q4) {
+                    /* two columns per register: [c: nibbles 0..15 | c+1: 0..15] times
+                     * [x0..15 | x0..15], and the high nibbles times [x16..31 | x16..31];
+                     * pair sums <= 2*15*127, the two added <= 7620: int16 is exact */
+                    const __m256i xl = _mm256_permute2x128_si256(xv, xv, 0x00);
+                    const __m256i xh = _mm256_permute2x128_si256(xv, xv, 0x11);
+                    __m256i pc[4];
+                    UNROLL for (int c = 0; c < 8; c += 2) {
+                        const uint8_t *q = blk + (size_t)c * ws + 2;
+                        const __m256i v = _mm256_inserti128_si256(
+                            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)q)),
+                            _mm_loadu_si128((const __m128i *)(q + ws)), 1);
+                        const __m256i lo = _mm256_and_si256(v, m4y);
+                        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4y);
+                        const __m256i t = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xl), _mm256_maddubs_epi16(hi, xh));
+                        pc[c / 2] = _mm256_madd_epi16(t, ones); /* [c: 4 partials | c+1: 4 partials] */
+                    }
+                    /* lanes after three hadds: [c0 c2 c4 c6 | c1 c3 c5 c7] */
+                    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(pc[0], pc[1]), _mm256_hadd_epi32(pc[2], pc[3]));
+                    isum = _mm256_permutevar8x32_epi32(h, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+                    isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(sx[b] * 8));
+                } else {
+                    __m256i pc[8];
+                    UNROLL for (int c = 0; c < 8; c++) {
+                        const __m256i w = _mm256_loadu_si256((const __m256i *)(blk + (size_t)c * ws + 2));
                         const __m256i t = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(xv, w));
                         pc[c] = _mm256_madd_epi16(t, ones);
                     }
+                    isum = hsum8_epi32(pc[0], pc[1], pc[2], pc[3], pc[4], pc[5], pc[6], pc[7]);
                 }
-                __m256i isum = hsum8_epi32(pc[0], pc[1], pc[2], pc[3], pc[4], pc[5], pc[6], pc[7]);
-                if (is_q4) isum = _mm256_sub_epi32(isum, _mm256_set1_epi32(sx[b] * 8));
                 const __m256 sc = _mm256_mul_ps(gather_d(blk, offs), _mm256_set1_ps(dx[b]));
                 acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), sc, acc);
             }
