@@ -14,6 +14,17 @@
 
 #define NEG_INF (-INFINITY)
 
+/* GCC vectorises the row loops below (max, sum of exp over n_vocab logits) only with the O3 cost
+ * model and without trapping-math (which blocks if-converting float compares); clang does at
+ * -O2.  Neither changes a result: the lanes and the summation order are explicit. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define EST_VECTORISE __attribute__((optimize("O3", "no-trapping-math")))
+#define EST_VEC_INLINE __attribute__((optimize("O3", "no-trapping-math"), always_inline)) inline
+#else
+#define EST_VECTORISE
+#define EST_VEC_INLINE inline
+#endif
+
 void est_dec_options_default(est_dec_options *o) {
     memset(o, 0, sizeof *o);
     o->task = EST_TASK_TRANSCRIBE;
@@ -31,6 +42,7 @@ void est_dec_options_default(est_dec_options *o) {
 typedef struct text_cursor {
     const est_tokenizer *tok;
     const int *ids;
+    size_t stride;       /* ints between ids */
     int n, limit;
     int i;               /* current token */
     const uint8_t *b;    /* its bytes */
@@ -43,8 +55,9 @@ static int cursor_fill(text_cursor *c) {
         if (++c->i >= c->n) return 0;
         c->off = 0;
         c->len = 0;
-        if (c->ids[c->i] < 0 || c->ids[c->i] >= c->limit) continue;
-        if (est_tok_bytes(c->tok, c->ids[c->i], &c->b, &c->len) != EDGESTT_OK) c->len = 0;
+        int id = c->ids[(size_t)c->i * c->stride];
+        if (id < 0 || id >= c->limit) continue;
+        if (est_tok_bytes(c->tok, id, &c->b, &c->len) != EDGESTT_OK) c->len = 0;
     }
     return 1;
 }
@@ -94,8 +107,13 @@ static size_t put_bytes(uint8_t *out, size_t cap, size_t at, const uint8_t *s, s
 }
 
 size_t est_dec_text(const est_tokenizer *tok, const int *ids, int n, int id_limit, uint8_t *out, size_t cap) {
+    return est_dec_text_strided(tok, ids, 1, n, id_limit, out, cap);
+}
+
+size_t est_dec_text_strided(const est_tokenizer *tok, const int *ids, size_t stride, int n, int id_limit, uint8_t *out,
+                            size_t cap) {
     static const uint8_t repl[3] = {0xEF, 0xBF, 0xBD};
-    text_cursor c = {tok, ids, n, id_limit, -1, NULL, 0, 0};
+    text_cursor c = {tok, ids, stride, n, id_limit, -1, NULL, 0, 0};
     size_t at = 0;
     int b0;
     while ((b0 = cursor_peek(&c, 0)) >= 0) {
@@ -630,15 +648,58 @@ static void set_range(float *x, int from, int to) {
     for (int i = from; i < to; i++) x[i] = NEG_INF;
 }
 
-/* log(sum(exp(x[from..to)))) in double; -inf when every value is -inf. */
-static double logsumexp(const float *x, int from, int to) {
-    float m = NEG_INF;
-    for (int i = from; i < to; i++)
-        if (x[i] > m) m = x[i];
-    if (m == NEG_INF) return NEG_INF;
+/* exp(x) for x <= 0 in float: Cody-Waite reduction by ln 2 and a degree-6 Taylor polynomial on
+ * |r| <= 0.35 (relative error < 2e-7, like float32 log_softmax); x below -87 (and -inf) gives
+ * ~1e-38 instead of 0, which no sum of values >= 1 can notice.  Branch-free, so loops of it
+ * vectorise. */
+static EST_VEC_INLINE float exp_neg(float x) {
+    x = x > -87.0f ? x : -87.0f;
+    float k = (x * 1.44269504f + 12582912.0f) - 12582912.0f; /* round(x / ln 2) */
+    float r = (x - k * 0.693145751953125f) - k * 1.428606765330187e-6f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.16666667f + r * (0.041666668f + r * (0.008333334f + r * 0.0013888889f)))));
+    union {
+        uint32_t u;
+        float f;
+    } scale;
+    scale.u = (uint32_t)((int32_t)k + 127) << 23; /* 2^k */
+    return p * scale.f;
+}
+
+#define EXP_CHUNK 64
+
+/* Largest of x[0..n) (-inf for n = 0), in eight lanes. */
+EST_VECTORISE static float max_of(const float *x, int n) {
+    float m[8] = {NEG_INF, NEG_INF, NEG_INF, NEG_INF, NEG_INF, NEG_INF, NEG_INF, NEG_INF};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
+    for (; i < n; i++) m[0] = x[i] > m[0] ? x[i] : m[0];
+    for (int j = 1; j < 8; j++) m[0] = m[j] > m[0] ? m[j] : m[0];
+    return m[0];
+}
+
+/* sum(exp((x[i] - m) * scale)) over x[0..n): chunks of 64 exponentials summed in eight float
+ * lanes (every term <= 1), chunks accumulated in double. */
+EST_VECTORISE static double sum_exp(const float *x, int n, float m, float scale) {
     double s = 0.0;
-    for (int i = from; i < to; i++) s += exp((double)x[i] - (double)m);
-    return (double)m + log(s);
+    float e[EXP_CHUNK];
+    for (int i = 0; i < n; i += EXP_CHUNK) {
+        int c = n - i < EXP_CHUNK ? n - i : EXP_CHUNK;
+        for (int j = 0; j < c; j++) e[j] = exp_neg((x[i + j] - m) * scale);
+        for (int j = c; j < (c + 7) / 8 * 8; j++) e[j] = 0.0f;
+        float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+        for (int j = 0; j < c; j += 8)
+            for (int l = 0; l < 8; l++) acc[l] += e[j + l];
+        s += (double)(((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
+    }
+    return s;
+}
+
+/* log(sum(exp(x[from..to)))); -inf when every value is -inf. */
+static double logsumexp(const float *x, int from, int to) {
+    float m = max_of(x + from, to - from);
+    if (m == NEG_INF) return NEG_INF;
+    return (double)m + log(sum_exp(x + from, to - from, m, 1.0f));
 }
 
 void est_dec_apply_filters(const est_decoder *d, const est_dec_options *o, float *x, const int *seq, int len,
@@ -678,10 +739,7 @@ void est_dec_apply_filters(const est_decoder *d, const est_dec_options *o, float
     }
     /* timestamps win when their total probability beats every single text token */
     double ts = logsumexp(x, tb, V);
-    float text_max = NEG_INF;
-    for (int i = 0; i < tb; i++)
-        if (x[i] > text_max) text_max = x[i];
-    if (ts > (double)text_max) set_range(x, 0, tb);
+    if (ts > (double)max_of(x, tb)) set_range(x, 0, tb);
 }
 
 /* ==== the search ========================================================================= */
@@ -696,20 +754,18 @@ static double rng_uniform(uint64_t *s) {
 }
 
 /* Next token of one greedy/sampling row: argmax at T = 0, else a draw from softmax(x / T). */
-static int pick_token(const float *x, int V, float temperature, uint64_t *rng) {
+EST_VECTORISE static int pick_token(const float *x, int V, float temperature, uint64_t *rng) {
     int best = 0;
     for (int i = 1; i < V; i++)
         if (x[i] > x[best]) best = i;
     if (temperature <= 0.0f || !rng) return best;
-    const double m = x[best], inv_t = 1.0 / (double)temperature;
-    double total = 0.0;
-    for (int i = 0; i < V; i++)
-        if (x[i] != NEG_INF) total += exp(((double)x[i] - m) * inv_t);
+    const float m = x[best], inv_t = 1.0f / temperature;
+    double total = sum_exp(x, V, m, inv_t); /* a -inf logit adds ~1e-38 */
     double u = rng_uniform(rng) * total, acc = 0.0;
     int last = best;
     for (int i = 0; i < V; i++) {
         if (x[i] == NEG_INF) continue;
-        acc += exp(((double)x[i] - m) * inv_t);
+        acc += (double)exp_neg((x[i] - m) * inv_t);
         last = i;
         if (u < acc) return i;
     }

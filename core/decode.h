@@ -137,6 +137,9 @@ EST_HIDDEN void est_dec_apply_filters(const est_decoder *d, const est_dec_option
  * returns the full length. */
 EST_HIDDEN size_t est_dec_text(const est_tokenizer *tok, const int *ids, int n, int id_limit, uint8_t *out,
                                size_t cap);
+/* Same with the ids `stride` ints apart (ids inside records). */
+EST_HIDDEN size_t est_dec_text_strided(const est_tokenizer *tok, const int *ids, size_t stride, int n, int id_limit,
+                                       uint8_t *out, size_t cap);
 /* Python's str.strip(): [*b, *e) of s[0..n) without leading/trailing Unicode whitespace. */
 EST_HIDDEN void est_dec_strip(const uint8_t *s, size_t n, size_t *b, size_t *e);
 /* Compression ratio of the sampled tokens: len(text) / len(zlib.compress(text)), text =

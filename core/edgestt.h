@@ -185,6 +185,220 @@ EDGESTT_API edgestt_status edgestt_wav_decode(const void *data, size_t size, con
 EDGESTT_API edgestt_status edgestt_log_mel(edgestt_model *model, const float *samples, size_t n_samples,
                                float *out, size_t out_floats);
 
+/* ---- transcription ---------------------------------------------------------------------- */
+/*
+ * A state holds everything one audio stream needs: encoder and decoder activations, the K/V
+ * caches of every decoder row (beam or sampled candidate), the decoding search, one window of
+ * log-mel, the results of the last call and its own thread pool.  edgestt_state_mem_size plans it
+ * from the model and the planning fields of edgestt_full_params; edgestt_state_init places it in a
+ * caller buffer (or in one allocation made there when mem == NULL, released by edgestt_state_free).
+ * The audio length does not change the plan: windows are computed one at a time (the log-mel runs
+ * twice, once for whisper's global maximum and once per window), so edgestt_transcribe never
+ * allocates, whatever the length.
+ *
+ * Decoding is OpenAI whisper's transcribe(): 30 s windows, timestamp segments, seek by the last
+ * timestamp, conditioning on the previous text, temperature fallback (compression ratio, average
+ * log-prob, no-speech probability), beam search at temperature 0, best-of sampling above.
+ *
+ * Ownership and threads: the model must stay open while a state uses it.  A state belongs to one
+ * thread at a time; one model may serve any number of states on any number of threads at once.
+ * Results (segments, tokens, language, timings) stay valid until the next edgestt_transcribe or
+ * edgestt_state_free on that state.
+ *
+ * Errors: edgestt_transcribe returns EDGESTT_E_INVALID_ARG for bad parameters (or a parameter
+ * beyond what the state was planned for: EDGESTT_E_LIMIT), EDGESTT_E_LIMIT when the result
+ * capacity (max_tokens / max_segments) is full -- the segments found so far stay readable -- and
+ * the forward pass's codes otherwise; edgestt_state_error() gives the one-line detail.
+ */
+typedef struct edgestt_state edgestt_state;
+
+typedef enum edgestt_task {
+    EDGESTT_TASK_TRANSCRIBE = 0,
+    EDGESTT_TASK_TRANSLATE = 1   /* to English; multilingual models only */
+} edgestt_task;
+
+/* Called after each decoded window: audio done and total, in milliseconds. */
+typedef void (*edgestt_progress_fn)(void *user, int64_t done_ms, int64_t total_ms);
+
+typedef struct edgestt_full_params {
+    /* planning (edgestt_state_mem_size / edgestt_state_init): a call may use less, never more */
+    int n_threads;          /* threads of the state's pool incl. the caller (>= 1); default 1 */
+    int beam_size;          /* beams at temperature 0 (beam search, patience below); 0 = greedy;
+                               default 5 */
+    int best_of;            /* candidates sampled at temperature > 0 (>= 1); default 5 */
+    int max_tokens;         /* result tokens (timestamps included) kept per call; default 16384 */
+    int max_segments;       /* result segments kept per call; default 4096 */
+    int max_prompt_bytes;   /* longest initial_prompt in UTF-8 bytes; default 4096 */
+    /* decoding, as whisper's transcribe() options */
+    edgestt_task task;
+    const char *language;   /* "en", "de", ... (whisper's codes); NULL or "auto" = detect on the
+                               first window (multilingual models; English-only models: "en") */
+    int timestamps;         /* 1 (default): timestamp tokens and segments; 0: <|notimestamps|> */
+    int sample_len;         /* most tokens sampled per window; 0 (default) = n_text_ctx / 2 */
+    float temperature;      /* first temperature; default 0 */
+    float temperature_inc;  /* fallback step up to 1.0; default 0.2; <= 0: no fallback */
+    float patience;         /* beam search: finish after round(beam_size * patience) candidates;
+                               default 1, at most 2 (planned) */
+    float length_penalty;   /* NAN (default): rank by sum_logprob / length; else alpha in [0, 1] */
+    float compression_ratio_threshold; /* fall back above it; default 2.4; NAN = off */
+    float logprob_threshold;           /* fall back below this average log-prob; default -1; NAN = off */
+    float no_speech_threshold;         /* skip a silent window above it; default 0.6; NAN = off */
+    int condition_on_previous_text;    /* prompt each window with the text so far; default 1 */
+    const char *initial_prompt;        /* text before the first window (UTF-8), or NULL */
+    int suppress_blank;                /* no blank / eot as the first token; default 1 */
+    int suppress_non_speech;           /* whisper's "-1" symbol list; default 1 (0: specials only) */
+    float max_initial_timestamp;       /* seconds; default 1.0; <= 0: no limit */
+    uint64_t seed;                     /* sampling at temperature > 0 (same seed, same text) */
+    edgestt_progress_fn progress;      /* optional */
+    void *progress_user;
+} edgestt_full_params;
+
+/* Fill *p with the defaults above (whisper's command-line defaults).  Thread-safe. */
+EDGESTT_API void edgestt_full_params_default(edgestt_full_params *p);
+
+/* Bytes edgestt_state_init needs for this model and these planning fields (NULL = defaults). */
+EDGESTT_API edgestt_status edgestt_state_mem_size(const edgestt_model *model, const edgestt_full_params *params,
+                                      size_t *bytes, edgestt_diag *diag);
+/* Create a state: mem/mem_size a caller buffer of at least edgestt_state_mem_size() bytes, or
+ * mem == NULL for one allocation made here.  Starts the state's n_threads - 1 worker threads. */
+EDGESTT_API edgestt_status edgestt_state_init(const edgestt_model *model, const edgestt_full_params *params,
+                                  void *mem, size_t mem_size, edgestt_state **out, edgestt_diag *diag);
+/* Stop the state's threads and release its allocation (if init made one).  NULL is ignored. */
+EDGESTT_API void edgestt_state_free(edgestt_state *state);
+
+/* Transcribe mono 16 kHz samples in [-1, 1) (e.g. from edgestt_wav_decode).  params NULL = the
+ * defaults (within the plan).  Replaces the previous results. */
+EDGESTT_API edgestt_status edgestt_transcribe(edgestt_state *state, const float *pcm16k, size_t n_samples,
+                                  const edgestt_full_params *params);
+/* One line about the last failure of this state ("" after success). */
+EDGESTT_API const char *edgestt_state_error(const edgestt_state *state);
+
+typedef struct edgestt_segment {
+    int64_t t0_ms, t1_ms;      /* start and end in the audio */
+    int first_token, n_tokens; /* its tokens: edgestt_get_token(first_token + i) */
+    float avg_logprob;         /* of the window's decoding result */
+    float no_speech_prob;
+    float compression_ratio;
+    float temperature;         /* the temperature the window was decoded at */
+} edgestt_segment;
+
+typedef struct edgestt_token_data {
+    int id;                    /* text with edgestt_token_bytes */
+    float p;                   /* probability under the filtered distribution it was chosen from */
+    int64_t t0_ms, t1_ms;      /* timestamp tokens: their time; text tokens: the segment's span
+                                  split in proportion to their byte lengths (an estimate) */
+    int segment;
+} edgestt_token_data;
+
+EDGESTT_API int edgestt_n_segments(const edgestt_state *state);
+EDGESTT_API edgestt_status edgestt_get_segment(const edgestt_state *state, int i, edgestt_segment *out);
+/* Text of segment i (its text tokens; invalid UTF-8 replaced by U+FFFD; not trimmed): at most
+ * cap bytes incl. a NUL into out, *len = the full length.  EDGESTT_E_NOMEM if out is short (it
+ * then holds a NUL-terminated prefix). */
+EDGESTT_API edgestt_status edgestt_segment_text(const edgestt_state *state, int i, char *out, size_t cap,
+                                    size_t *len);
+/* The whole transcript (all segments' text tokens), same conventions. */
+EDGESTT_API edgestt_status edgestt_full_text(const edgestt_state *state, char *out, size_t cap, size_t *len);
+EDGESTT_API int edgestt_n_tokens(const edgestt_state *state);
+EDGESTT_API edgestt_status edgestt_get_token(const edgestt_state *state, int i, edgestt_token_data *out);
+
+/* Language of the last call: code ("en"), token id and probability (1 when it was given, not
+ * detected).  Any pointer may be NULL. */
+EDGESTT_API edgestt_status edgestt_get_language(const edgestt_state *state, const char **code, int *token,
+                                    float *prob);
+
+typedef struct edgestt_timings {
+    double mel_ms, encode_ms, decode_ms; /* of the last call */
+    int n_windows;                       /* windows decoded */
+    int n_fallbacks;                     /* decodes repeated at a higher temperature */
+} edgestt_timings;
+EDGESTT_API edgestt_status edgestt_get_timings(const edgestt_state *state, edgestt_timings *out);
+
+/* ---- model tooling: convert, check, the Whisper model table ------------------------------ */
+/*
+ * edgestt_convert turns a model into this project's GGUF (docs/whisper-gguf.md): from a
+ * whisper.cpp .bin (F32/F16/Q8_0/Q4_0 kept bit for bit where the type stays; Q4_1/Q5_0/Q5_1
+ * dequantized and re-quantized, counted in n_requantized), from a GGUF, or from a Hugging Face
+ * checkpoint directory (model.safetensors + config.json + vocab.json [+ added_tokens.json]).
+ * Type policy: linear weights and the token embedding take params->type; conv weights F16 (F32
+ * when type is F32); norms, biases, positional embeddings and mel filters F32; keep patterns
+ * override per tensor.  Quantizers round exactly as ggml's reference quantizers.  Every tensor's
+ * CRC-32 (zlib) is stored in the key edgestt.crc32 (u32 array in tensor order, per shard).
+ * Output goes through a sink, never to a file directly (the library does no file writes);
+ * memory: one allocation for the tensor table and row buffers, released before returning.
+ */
+#define EDGESTT_DEFAULT_SHARD_BYTES (512ull << 20)
+
+/* Write n bytes at offset off of output file shard (0-based) of n_shards.  All writes of shard i
+ * come before any of shard i + 1; within a shard writes are in order except a final patch of the
+ * CRC array.  Return 0, or nonzero to stop (edgestt_convert then returns EDGESTT_E_IO). */
+typedef int (*edgestt_sink_fn)(void *user, int shard, int n_shards, uint64_t off, const void *data, size_t n);
+
+typedef enum edgestt_input_kind {
+    EDGESTT_INPUT_GGUF = 1,
+    EDGESTT_INPUT_GGML_BIN = 2,
+    EDGESTT_INPUT_HF = 3           /* Hugging Face safetensors checkpoint directory */
+} edgestt_input_kind;
+
+typedef struct edgestt_convert_params {
+    int type;                  /* edgestt_type of linear weights and token embedding; default Q8_0 */
+    uint64_t shard_bytes;      /* largest shard in bytes (a tensor larger than that gets a shard of
+                                  its own); 0 (default) = one file up to EDGESTT_DEFAULT_SHARD_BYTES,
+                                  shards of that size beyond; UINT64_MAX = never shard */
+    const char *const *keep;   /* n_keep overrides "PATTERN=TYPE" ('*' matches any run), first wins */
+    int n_keep;
+    const char *name;          /* general.name; NULL = derived from the input */
+} edgestt_convert_params;
+
+typedef struct edgestt_convert_report {
+    edgestt_input_kind input;
+    int n_tensors;
+    int n_requantized;         /* tensors dequantized from Q4_1/Q5_0/Q5_1 and quantized again */
+    int n_shards;
+    uint64_t bytes;            /* all shards together */
+    int64_t n_by_type[16];     /* output tensors per edgestt_type */
+} edgestt_convert_report;
+
+EDGESTT_API void edgestt_convert_params_default(edgestt_convert_params *p);
+/* Convert in_path (a .bin or .gguf file, or a Hugging Face checkpoint directory).  report may be
+ * NULL.  EDGESTT_E_INVALID_ARG for bad params or keep patterns, the reader codes for bad input. */
+EDGESTT_API edgestt_status edgestt_convert(const char *in_path, const edgestt_convert_params *params,
+                                           edgestt_sink_fn sink, void *user, edgestt_convert_report *report,
+                                           edgestt_diag *diag);
+/* Name of shard no (1-based) of count for an output path "NAME.gguf": "NAME-0000no-of-0000count.gguf"
+ * (the path itself when count == 1).  EDGESTT_E_NOMEM if out (cap bytes) is short. */
+EDGESTT_API edgestt_status edgestt_shard_name(const char *path, int no, int count, char *out, size_t cap);
+
+/* What edgestt_check found; the values are the edge-stt check exit codes. */
+typedef enum edgestt_check_state {
+    EDGESTT_CHECK_COMPLETE = 0,
+    EDGESTT_CHECK_INCOMPLETE = 3,  /* truncated, a shard missing, a download left as .part / .incomplete */
+    EDGESTT_CHECK_CORRUPT = 4,     /* a CRC mismatch (naming the tensor), a bad header or tensor table */
+    EDGESTT_CHECK_UNSUPPORTED = 5  /* well-formed but an unknown architecture, version or type */
+} edgestt_check_state;
+
+/* Verify a model file (the first or any shard of a set checks the whole set): headers, sizes,
+ * structure, and (quick == 0) every recorded CRC.  diag gets one line of reason.  Maps the files
+ * and makes one allocation for the tables, released before returning. */
+EDGESTT_API edgestt_check_state edgestt_check(const char *path, int quick, edgestt_diag *diag);
+
+/* The Whisper family: the single table info, check and convert use. */
+typedef struct edgestt_model_desc {
+    const char *name;          /* "tiny.en", "large-v3-turbo", ... */
+    const char *ggml_file;     /* whisper.cpp's file name, "ggml-tiny.en.bin" */
+    const char *hf_name;       /* "openai/whisper-tiny.en" */
+    int n_vocab, n_mels, n_audio_ctx, n_text_ctx, n_state, n_head, n_audio_layer, n_text_layer;
+    int64_t n_params;          /* weights incl. biases and positional embeddings */
+} edgestt_model_desc;
+
+/* The table: *out gets the first entry; returns the number of entries. */
+EDGESTT_API int edgestt_model_table(const edgestt_model_desc **out);
+/* Index of the entry with these dimensions, or -1. */
+EDGESTT_API int edgestt_model_table_find(const edgestt_model_info *info);
+/* Tensor-data bytes of a model under the convert policy for type (mel filters included; GGUF
+ * alignment padding and the header excluded); 0 for an unknown type. */
+EDGESTT_API uint64_t edgestt_model_desc_weight_bytes(const edgestt_model_desc *d, int type);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,6 +22,13 @@
 #include "../core/model.h"
 #include "test.h"
 
+/* ARM builds run under qemu (make test-qemu, three CPUs): the long scripted runs are native only. */
+#if defined(__aarch64__) || defined(__arm__)
+#define LIGHT 1
+#else
+#define LIGHT 0
+#endif
+
 /* ---- helpers ---------------------------------------------------------------------------- */
 
 static edgestt_model *open_model(const char *name) {
@@ -442,6 +449,7 @@ static void scripted_options(const char *name, const est_decoder *d, est_dec_opt
 
 static int close_rel(double a, double b, double tol) { return fabs(a - b) <= tol * (fabs(b) > 1.0 ? fabs(b) : 1.0); }
 
+
 TEST(decode_scripted_search_matches_reference) {
     const char *models[2] = {"mini-en-f32.gguf", "mini-multi-f16.gguf"};
     for (int mi = 0; mi < 2; mi++) {
@@ -454,7 +462,7 @@ TEST(decode_scripted_search_matches_reference) {
         CHECK(s && make_decoder(m, 5, 6, &d, &mem) && sc_init(s, &m->tok.st, d.n_vocab, &be));
         for (size_t c = 0; c < sizeof scripted_cases / sizeof scripted_cases[0]; c++) {
             const scripted_case *k = &scripted_cases[c];
-            if (k->V != d.n_vocab) continue;
+            if (k->V != d.n_vocab || (LIGHT && k->n > 40)) continue;
             est_dec_options o;
             int prompt[300];
             scripted_options(k->name, &d, &o, prompt);
@@ -465,9 +473,12 @@ TEST(decode_scripted_search_matches_reference) {
             CHECKF(r.n_tokens == k->n && h == k->fnv, "%s %s: %d tokens (fnv %016llx), reference %d (%016llx); first %d %d %d",
                    models[mi], k->name, r.n_tokens, (unsigned long long)h, k->n, (unsigned long long)k->fnv,
                    r.n_tokens > 0 ? r.tokens[0] : -1, r.n_tokens > 1 ? r.tokens[1] : -1, r.n_tokens > 2 ? r.tokens[2] : -1);
-            CHECKF(close_rel(r.sum_logprob, k->sum_logprob, 1e-9), "%s: sum_logprob %.17g, reference %.17g", k->name,
+            /* float exponentials in the normaliser (whisper's own log_softmax is float32): each
+             * step's log-prob within ~2e-7 of the float64 reference */
+            double tol = 5e-7 * (k->n + 1);
+            CHECKF(fabs(r.sum_logprob - k->sum_logprob) <= tol, "%s: sum_logprob %.17g, reference %.17g", k->name,
                    r.sum_logprob, k->sum_logprob);
-            CHECKF(close_rel(r.avg_logprob, k->sum_logprob / (k->n + 1), 1e-9), "%s: avg_logprob", k->name);
+            CHECKF(fabs(r.avg_logprob - k->sum_logprob / (k->n + 1)) <= tol / (k->n + 1), "%s: avg_logprob", k->name);
             CHECKF(fabs(r.no_speech_prob - k->no_speech_prob) <= 1e-6 * k->no_speech_prob, "%s: no_speech_prob %.17g, reference %.17g",
                    k->name, r.no_speech_prob, k->no_speech_prob);
             CHECKF(close_rel(r.compression_ratio, k->compression_ratio, 1e-12), "%s: compression ratio %.17g, reference %.17g",
@@ -503,8 +514,10 @@ TEST(decode_sampling_is_seeded_and_follows_the_rules) {
         o.temperature = 0.6f;
         o.best_of = 5;
         o.rng = &rng;
+        o.sample_len = 40;
         est_dec_result r;
         CHECK_ST(est_decode_run(&d, &be, &o, &r, NULL), EDGESTT_OK);
+        CHECK(r.n_tokens <= 40);
         CHECK(r.n_tokens >= 1 && r.tokens[0] >= tb && r.tokens[0] <= tb + 50); /* the first-timestamp rule */
         for (int i = 0; i < r.n_tokens; i++) CHECK(r.tokens[i] != d.st.eot && r.tokens[i] != 1 && r.tokens[i] != d.st.sot);
         for (int i = 1; i < r.n_tokens; i++) /* timestamps never decrease */

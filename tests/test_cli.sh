@@ -1,0 +1,121 @@
+#!/bin/sh
+# test_cli.sh - the edge-stt program end to end on the generated mini model: exit codes (0 ok,
+# 1 runtime, 2 usage, 3 model, 4 audio) with one stderr line naming the file, the transcript on
+# stdout (the greedy tr_jfk golden of tests/data/golden/whisper_mini-en-f32.txt), txt/srt/vtt/json
+# files written atomically (no .part left), --files-from and --shard, and a failing file among good
+# ones.  usage: tests/test_cli.sh [EDGE_STT] [MODELS_DIR] [DATA_DIR]
+set -u
+prog=${1:-build/native/edge-stt}
+models=${2:-build/testmodels}
+data=${3:-tests/data}
+model=$models/mini-en-f32.gguf
+wav=$data/jfk.wav
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/edgestt-cli.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+fails=0 passes=0
+
+ok() { passes=$((passes + 1)); }
+bad() { echo "FAIL test_cli: $*"; fails=$((fails + 1)); }
+
+# expect CODE DESCRIPTION -- COMMAND...: the exit status, and exactly one stderr line on failure
+expect() {
+  want=$1 what=$2; shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  got=$?
+  if [ "$got" != "$want" ]; then bad "$what: exit $got, want $want ($(head -c 300 "$tmp/err"))"; return 1; fi
+  ok
+  return 0
+}
+
+# the greedy, no-fallback transcript of jfk.wav is the golden's five one-word segments
+fast="--greedy --no-fallback --language en --quiet"
+
+expect 0 "version" -- "$prog" version
+expect 2 "no arguments" -- "$prog"
+expect 2 "unknown option" -- "$prog" -m "$model" --frobnicate "$wav"
+expect 2 "no input files" -- "$prog" -m "$model"
+expect 2 "no model" -- "$prog" "$wav"
+expect 2 "bad -o" -- "$prog" -m "$model" -o pdf "$wav"
+expect 2 "bad --beam" -- "$prog" -m "$model" --beam 0 "$wav"
+expect 2 "bad --shard" -- "$prog" -m "$model" --shard 2/2 "$wav"
+expect 2 "bad --kernels" -- "$prog" -m "$model" --kernels nope "$wav"
+
+if expect 3 "missing model" -- "$prog" -m "$tmp/none.gguf" "$wav"; then
+  [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "none.gguf" "$tmp/err" || bad "missing model: stderr '$(cat "$tmp/err")'"
+fi
+printf 'this is not a model' >"$tmp/junk.gguf"
+if expect 3 "corrupt model" -- "$prog" -m "$tmp/junk.gguf" "$wav"; then
+  [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "junk.gguf" "$tmp/err" || bad "corrupt model: stderr '$(cat "$tmp/err")'"
+fi
+if expect 4 "missing audio" -- "$prog" -m "$model" $fast "$tmp/none.wav"; then
+  [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "none.wav" "$tmp/err" || bad "missing audio: stderr '$(cat "$tmp/err")'"
+fi
+printf 'RIFF\001\000\000\000WAVEjunk' >"$tmp/junk.wav"
+if expect 4 "corrupt audio" -- "$prog" -m "$model" $fast "$tmp/junk.wav"; then
+  [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "junk.wav" "$tmp/err" || bad "corrupt audio: stderr '$(cat "$tmp/err")'"
+fi
+expect 2 "language on an English-only model" -- "$prog" -m "$model" $fast --language de "$wav"
+
+# the transcript on stdout
+printf 'permission\nSpa\nProt\nSidney\nCommissioners\n' >"$tmp/want.txt"
+if expect 0 "transcript" -- "$prog" -m "$model" $fast "$wav"; then
+  cmp -s "$tmp/out" "$tmp/want.txt" || bad "transcript: got '$(cat "$tmp/out")'"
+  [ -s "$tmp/err" ] && bad "transcript: --quiet printed '$(cat "$tmp/err")'"
+fi
+
+# output files (all four formats), atomically
+mkdir "$tmp/o"
+if expect 0 "output files" -- "$prog" -m "$model" $fast -o txt -o srt -o vtt -o json --output-dir "$tmp/o" "$wav"; then
+  for f in jfk.txt jfk.srt jfk.vtt jfk.json; do [ -s "$tmp/o/$f" ] || bad "output files: $f missing"; done
+  ls "$tmp/o" | grep -q '\.part$' && bad "output files: a .part file is left"
+  cmp -s "$tmp/o/jfk.txt" "$tmp/want.txt" || bad "txt: '$(cat "$tmp/o/jfk.txt")'"
+  [ "$(sed -n 1,3p "$tmp/o/jfk.srt" | tr '\n' '|')" = "1|00:00:00,400 --> 00:00:06,980|permission|" ] ||
+    bad "srt: '$(head -3 "$tmp/o/jfk.srt")'"
+  [ "$(sed -n 1,4p "$tmp/o/jfk.vtt" | tr '\n' '|')" = "WEBVTT||00:00:00.400 --> 00:00:06.980|permission|" ] ||
+    bad "vtt: '$(head -4 "$tmp/o/jfk.vtt")'"
+  [ -s "$tmp/out" ] && bad "output files: stdout not empty"
+  if command -v python3 >/dev/null 2>&1; then
+    python3 - "$tmp/o/jfk.json" <<'EOF' || bad "json: $(cat "$tmp/o/jfk.json" | head -c 400)"
+import json, sys
+j = json.load(open(sys.argv[1], encoding="utf-8"))
+m, t, segs = j["model"], j["timings"], j["segments"]
+assert m["architecture"] == "whisper" and m["weight_types"] == {"f32": m["weight_types"]["f32"]} and m["kernels"]
+assert all(k in t for k in ("load_ms", "mel_ms", "encode_ms", "decode_ms")), t
+assert j["language"] == "en" and len(segs) == 5 and j["text"] == " permission Spa Prot Sidney Commissioners", j["text"]
+s0 = segs[0]
+assert (s0["start"], s0["end"], s0["text"]) == (0.4, 6.98, " permission"), s0
+assert [tk["id"] for tk in s0["tokens"]] == [50383, 7170, 50712], s0["tokens"]
+assert s0["tokens"][1]["text"] == " permission" and 0 < s0["tokens"][1]["p"] <= 1
+assert s0["tokens"][0]["t0"] == 0.4 and s0["tokens"][2]["t1"] == 6.98
+EOF
+  fi
+fi
+
+# a failing file among good ones: the good ones are still written, the status is the failure's
+mkdir "$tmp/m"
+if expect 4 "mixed inputs" -- "$prog" -m "$model" $fast -o txt --output-dir "$tmp/m" "$tmp/none.wav" "$wav"; then
+  [ -s "$tmp/m/jfk.txt" ] || bad "mixed inputs: jfk.txt missing"
+  [ "$(wc -l <"$tmp/err")" = 1 ] || bad "mixed inputs: stderr '$(cat "$tmp/err")'"
+fi
+
+# --files-from and --shard: two inputs split over two shards
+cp "$wav" "$tmp/a.wav" && cp "$wav" "$tmp/b.wav"
+printf '%s\n\n%s\n' "$tmp/a.wav" "$tmp/b.wav" >"$tmp/list"
+mkdir "$tmp/s0" "$tmp/s1"
+expect 0 "shard 0/2" -- "$prog" -m "$model" $fast -o txt --output-dir "$tmp/s0" --files-from "$tmp/list" --shard 0/2 &&
+  { [ -s "$tmp/s0/a.txt" ] && [ ! -e "$tmp/s0/b.txt" ] || bad "shard 0/2: $(ls "$tmp/s0")"; }
+expect 0 "shard 1/2" -- "$prog" -m "$model" $fast -o txt --output-dir "$tmp/s1" --files-from "$tmp/list" --shard 1/2 &&
+  { [ -s "$tmp/s1/b.txt" ] && [ ! -e "$tmp/s1/a.txt" ] || bad "shard 1/2: $(ls "$tmp/s1")"; }
+expect 2 "missing list" -- "$prog" -m "$model" --files-from "$tmp/nolist"
+# without timestamps (random weights still emit timestamp ids, which transcribe.py splits on)
+mkdir "$tmp/n"
+if expect 0 "no timestamps" -- "$prog" -m "$model" $fast --no-timestamps -o srt --output-dir "$tmp/n" "$wav"; then
+  [ "$(sed -n 1p "$tmp/n/jfk.srt")" = "1" ] || bad "no timestamps: '$(head -2 "$tmp/n/jfk.srt")'"
+fi
+# an unwritable output directory is a runtime error naming the output
+if expect 1 "unwritable output" -- "$prog" -m "$model" $fast -o txt --output-dir "$tmp/nodir" "$wav"; then
+  grep -q "nodir/jfk.txt" "$tmp/err" || bad "unwritable output: '$(cat "$tmp/err")'"
+fi
+
+echo "test_cli: $passes passed, $fails failed"
+[ "$fails" = 0 ]
