@@ -399,6 +399,91 @@ EDGESTT_API int edgestt_model_table_find(const edgestt_model_info *info);
  * alignment padding and the header excluded); 0 for an unknown type. */
 EDGESTT_API uint64_t edgestt_model_desc_weight_bytes(const edgestt_model_desc *d, int type);
 
+/* ---- model tooling: convert, check, the Whisper model table ------------------------------ */
+/*
+ * edgestt_convert turns a model into this project's GGUF (docs/whisper-gguf.md): from a
+ * whisper.cpp .bin (F32/F16/Q8_0/Q4_0 kept bit for bit where the type stays; Q4_1/Q5_0/Q5_1
+ * dequantized and re-quantized, counted in n_requantized), from a GGUF, or from a Hugging Face
+ * checkpoint directory (model.safetensors + config.json + vocab.json [+ added_tokens.json]).
+ * Type policy: linear weights and the token embedding take params->type; conv weights F16 (F32
+ * when type is F32); norms, biases, positional embeddings and mel filters F32; keep patterns
+ * override per tensor.  Quantizers round exactly as ggml's reference quantizers.  Every tensor's
+ * CRC-32 (zlib) is stored in the key edgestt.crc32 (u32 array in tensor order, per shard).
+ * Output goes through a sink, never to a file directly (the library does no file writes);
+ * memory: one allocation for the tensor table and row buffers, released before returning.
+ */
+#define EDGESTT_DEFAULT_SHARD_BYTES (512ull << 20)
+
+/* Write n bytes at offset off of output file shard (0-based) of n_shards.  All writes of shard i
+ * come before any of shard i + 1; within a shard writes are in order except a final patch of the
+ * CRC array.  Return 0, or nonzero to stop (edgestt_convert then returns EDGESTT_E_IO). */
+typedef int (*edgestt_sink_fn)(void *user, int shard, int n_shards, uint64_t off, const void *data, size_t n);
+
+typedef enum edgestt_input_kind {
+    EDGESTT_INPUT_GGUF = 1,
+    EDGESTT_INPUT_GGML_BIN = 2,
+    EDGESTT_INPUT_HF = 3           /* Hugging Face safetensors checkpoint directory */
+} edgestt_input_kind;
+
+typedef struct edgestt_convert_params {
+    int type;                  /* edgestt_type of linear weights and token embedding; default Q8_0 */
+    uint64_t shard_bytes;      /* largest shard in bytes (a tensor larger than that gets a shard of
+                                  its own); 0 (default) = one file up to EDGESTT_DEFAULT_SHARD_BYTES,
+                                  shards of that size beyond; UINT64_MAX = never shard */
+    const char *const *keep;   /* n_keep overrides "PATTERN=TYPE" ('*' matches any run), first wins */
+    int n_keep;
+    const char *name;          /* general.name; NULL = derived from the input */
+} edgestt_convert_params;
+
+typedef struct edgestt_convert_report {
+    edgestt_input_kind input;
+    int n_tensors;
+    int n_requantized;         /* tensors dequantized from Q4_1/Q5_0/Q5_1 and quantized again */
+    int n_shards;
+    uint64_t bytes;            /* all shards together */
+    int64_t n_by_type[16];     /* output tensors per edgestt_type */
+} edgestt_convert_report;
+
+EDGESTT_API void edgestt_convert_params_default(edgestt_convert_params *p);
+/* Convert in_path (a .bin or .gguf file, or a Hugging Face checkpoint directory).  report may be
+ * NULL.  EDGESTT_E_INVALID_ARG for bad params or keep patterns, the reader codes for bad input. */
+EDGESTT_API edgestt_status edgestt_convert(const char *in_path, const edgestt_convert_params *params,
+                                           edgestt_sink_fn sink, void *user, edgestt_convert_report *report,
+                                           edgestt_diag *diag);
+/* Name of shard no (1-based) of count for an output path "NAME.gguf": "NAME-0000no-of-0000count.gguf"
+ * (the path itself when count == 1).  EDGESTT_E_NOMEM if out (cap bytes) is short. */
+EDGESTT_API edgestt_status edgestt_shard_name(const char *path, int no, int count, char *out, size_t cap);
+
+/* What edgestt_check found; the values are the edge-stt check exit codes. */
+typedef enum edgestt_check_state {
+    EDGESTT_CHECK_COMPLETE = 0,
+    EDGESTT_CHECK_INCOMPLETE = 3,  /* truncated, a shard missing, a download left as .part / .incomplete */
+    EDGESTT_CHECK_CORRUPT = 4,     /* a CRC mismatch (naming the tensor), a bad header or tensor table */
+    EDGESTT_CHECK_UNSUPPORTED = 5  /* well-formed but an unknown architecture, version or type */
+} edgestt_check_state;
+
+/* Verify a model file (the first or any shard of a set checks the whole set): headers, sizes,
+ * structure, and (quick == 0) every recorded CRC.  diag gets one line of reason.  Maps the files
+ * and makes one allocation for the tables, released before returning. */
+EDGESTT_API edgestt_check_state edgestt_check(const char *path, int quick, edgestt_diag *diag);
+
+/* The Whisper family: the single table info, check and convert use. */
+typedef struct edgestt_model_desc {
+    const char *name;          /* "tiny.en", "large-v3-turbo", ... */
+    const char *ggml_file;     /* whisper.cpp's file name, "ggml-tiny.en.bin" */
+    const char *hf_name;       /* "openai/whisper-tiny.en" */
+    int n_vocab, n_mels, n_audio_ctx, n_text_ctx, n_state, n_head, n_audio_layer, n_text_layer;
+    int64_t n_params;          /* weights incl. biases and positional embeddings */
+} edgestt_model_desc;
+
+/* The table: *out gets the first entry; returns the number of entries. */
+EDGESTT_API int edgestt_model_table(const edgestt_model_desc **out);
+/* Index of the entry with these dimensions, or -1. */
+EDGESTT_API int edgestt_model_table_find(const edgestt_model_info *info);
+/* Tensor-data bytes of a model under the convert policy for type (mel filters included; GGUF
+ * alignment padding and the header excluded); 0 for an unknown type. */
+EDGESTT_API uint64_t edgestt_model_desc_weight_bytes(const edgestt_model_desc *d, int type);
+
 #ifdef __cplusplus
 }
 #endif

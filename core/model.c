@@ -90,13 +90,20 @@ static int plan_status(int st, edgestt_diag *diag) {
 }
 
 /* Fill a placed handle: tables, tensors, tokenizer, kernels, pool. */
-static int fill(edgestt_model *h, const est_whisper_probe *pr, const est_model_plan *pl, edgestt_diag *diag) {
+static int fill(edgestt_model *h, const est_whisper_probe *pr, const est_model_plan *pl, const est_shards *sh,
+                edgestt_diag *diag) {
     int st;
     h->w.enc = pl->enc;
     h->w.dec = pl->dec;
     if (pr->format == EDGESTT_FORMAT_GGUF) {
         est_gguf g;
         st = est_gguf_fill(pr->data, pr->size, &pr->gguf, pl->kv, pl->tensors, &g, diag);
+        /* further shards: their tensors follow in the one table (the KV table is reused) */
+        size_t at = (size_t)pr->gguf.n_tensors;
+        for (int i = 0; !st && sh && i < sh->n; i++) {
+            st = est_gguf_fill(sh->map[i].data, sh->map[i].size, &sh->lay[i], pl->kv, pl->tensors + at, &g, diag);
+            at += (size_t)sh->lay[i].n_tensors;
+        }
     } else {
         est_ggml_bin b = pr->bin;
         st = est_ggml_bin_fill(&b, pl->tensors, diag);
@@ -131,8 +138,8 @@ static int pick_kernels(const edgestt_params *p, const est_kernels **out, edgest
 }
 
 /* The common path of open, open_memory and the two mem_size calls (bytes != NULL: measure only). */
-static int open_image(const est_map *map, const edgestt_params *params, void *mem, size_t mem_size,
-                      edgestt_model **out, size_t *bytes, edgestt_diag *diag) {
+static int open_image(const est_map *map, const est_shards *sh, const edgestt_params *params, void *mem,
+                      size_t mem_size, edgestt_model **out, size_t *bytes, edgestt_diag *diag) {
     edgestt_params p;
     est_whisper_probe pr;
     est_model_plan pl;
@@ -141,6 +148,10 @@ static int open_image(const est_map *map, const edgestt_params *params, void *me
     int st = est_model_check_params(params, &p, diag);
     if (st) return st;
     if ((st = est_whisper_probe_image(map->data, map->size, &pr, diag)) != 0) return st;
+    for (int i = 0; sh && i < sh->n; i++) {
+        pr.n_file_tensors += sh->lay[i].n_tensors;
+        if (sh->lay[i].n_kv > pr.n_file_kv) pr.n_file_kv = sh->lay[i].n_kv;
+    }
     est_arena_init_measure(&a);
     if ((st = est_model_plan_run(&pr, &p, &a, &pl)) != 0) return plan_status(st, diag);
     if (bytes) {
@@ -164,7 +175,7 @@ static int open_image(const est_map *map, const edgestt_params *params, void *me
     st = est_model_plan_run(&pr, &p, &a, &pl);
     if (st) st = plan_status(st == EDGESTT_E_NOMEM ? EDGESTT_E_INTERNAL : st, diag);
     edgestt_model *h = pl.handle;
-    if (!st) st = fill(h, &pr, &pl, diag);
+    if (!st) st = fill(h, &pr, &pl, sh, diag);
     if (!st && (st = est_pool_init(&h->pool, pl.pool_mem, pl.pool_size, p.n_threads)) != 0)
         st = est_diag(diag, st, "model: cannot start %d threads", p.n_threads);
     if (st) {
@@ -173,6 +184,7 @@ static int open_image(const est_map *map, const edgestt_params *params, void *me
     }
     h->owned = owned;
     h->map = *map;
+    if (sh) h->shards = *sh;
     h->format = pr.format;
     h->hp = pr.hp;
     h->kernels = kern;
@@ -184,14 +196,76 @@ static int open_image(const est_map *map, const edgestt_params *params, void *me
     return EDGESTT_OK;
 }
 
-/* Map a file, run open_image, keep the mapping on success. */
+/* ==== shard sets ========================================================================== */
+
+typedef struct split_keys {
+    uint32_t no, count;
+} split_keys;
+
+static int visit_split(void *ctx, const est_gguf_kv *kv) {
+    split_keys *s = (split_keys *)ctx;
+    if (est_gguf_key_is(kv, "split.no") && kv->type == EST_GGUF_U32) s->no = est_rd_u32(kv->val);
+    if (est_gguf_key_is(kv, "split.count") && kv->type == EST_GGUF_U32) s->count = est_rd_u32(kv->val);
+    return 0;
+}
+
+static void unmap_shards(est_shards *sh) {
+    for (int i = 0; i < sh->n; i++) est_port_unmap(&sh->map[i]);
+    sh->n = 0;
+}
+
+/* If the GGUF at path is shard 1 of a set (split.count > 1), map shards 2..N (named
+ * NAME-0000k-of-0000N.gguf beside it) and scan each; sh->n = 0 for a single file. */
+static int open_shards(const char *path, const est_map *first, est_shards *sh, edgestt_diag *diag) {
+    split_keys k = {0, 1};
+    sh->n = 0;
+    if (first->size < 4 || est_rd_u32(first->data) != EST_GGUF_MAGIC) return EDGESTT_OK;
+    est_gguf_layout lay;
+    if (est_gguf_scan(first->data, first->size, &lay, visit_split, &k, NULL) || k.count <= 1) return EDGESTT_OK;
+    if (k.no != 0) return est_diag(diag, EDGESTT_E_INVALID_ARG, "%s: shard %u of a set; open the first", path, k.no + 1);
+    if (k.count > EST_MAX_SHARDS) return est_diag(diag, EDGESTT_E_LIMIT, "%s: %u shards (at most %d)", path, k.count, EST_MAX_SHARDS);
+    size_t n = strlen(path);
+    if (n < 20 || strcmp(path + n - 5, ".gguf") || memcmp(path + n - 14, "-of-", 4))
+        return est_diag(diag, EDGESTT_E_FORMAT, "%s: shard 1 of %u is not named NAME-00001-of-0000N.gguf", path, k.count);
+    char sp[4096];
+    for (uint32_t i = 1; i < k.count; i++) {
+        char base[4096];
+        est_fmt(base, sizeof base, "%.*s.gguf", (int)(n - 20), path);
+        int st = edgestt_shard_name(base, (int)i + 1, (int)k.count, sp, sizeof sp);
+        if (!st) st = est_port_map_file(sp, &sh->map[sh->n], diag);
+        if (st) {
+            unmap_shards(sh);
+            return st;
+        }
+        sh->n++;
+        split_keys k2 = {0, 1};
+        st = est_gguf_scan(sh->map[sh->n - 1].data, sh->map[sh->n - 1].size, &sh->lay[sh->n - 1], visit_split, &k2, diag);
+        if (!st && (k2.no != i || k2.count != k.count))
+            st = est_diag(diag, EDGESTT_E_FORMAT, "%s: says shard %u of %u", sp, k2.no + 1, k2.count);
+        if (st) {
+            unmap_shards(sh);
+            return st;
+        }
+    }
+    return EDGESTT_OK;
+}
+
+/* Map a file (and the rest of its shard set), run open_image, keep the mappings on success. */
 static int open_path(const char *path, const edgestt_params *params, void *mem, size_t mem_size,
                      edgestt_model **out, size_t *bytes, edgestt_diag *diag) {
     est_map m;
+    est_shards sh;
     int st = est_port_map_file(path, &m, diag);
     if (st) return st;
-    st = open_image(&m, params, mem, mem_size, out, bytes, diag);
-    if (st || bytes) est_port_unmap(&m);
+    if ((st = open_shards(path, &m, &sh, diag)) != 0) {
+        est_port_unmap(&m);
+        return st;
+    }
+    st = open_image(&m, &sh, params, mem, mem_size, out, bytes, diag);
+    if (st || bytes) {
+        unmap_shards(&sh);
+        est_port_unmap(&m);
+    }
     return st;
 }
 
@@ -212,7 +286,7 @@ edgestt_status edgestt_mem_size_memory(const void *data, size_t size, const edge
                                        edgestt_diag *diag) {
     if ((!data && size) || !bytes) return (edgestt_status)est_diag(diag, EDGESTT_E_INVALID_ARG, "NULL data or bytes");
     est_map m = {(const uint8_t *)data, size, 0};
-    return (edgestt_status)open_image(&m, params, NULL, 0, NULL, bytes, diag);
+    return (edgestt_status)open_image(&m, NULL, params, NULL, 0, NULL, bytes, diag);
 }
 
 edgestt_status edgestt_open_memory(const void *data, size_t size, const edgestt_params *params, void *mem,
@@ -221,16 +295,18 @@ edgestt_status edgestt_open_memory(const void *data, size_t size, const edgestt_
     *out = NULL;
     if (!data && size) return (edgestt_status)est_diag(diag, EDGESTT_E_INVALID_ARG, "NULL data");
     est_map m = {(const uint8_t *)data, size, 0};
-    return (edgestt_status)open_image(&m, params, mem, mem_size, out, NULL, diag);
+    return (edgestt_status)open_image(&m, NULL, params, mem, mem_size, out, NULL, diag);
 }
 
 void edgestt_close(edgestt_model *model) {
     if (!model) return;
     est_map m = model->map;
+    est_shards sh = model->shards;
     void *owned = model->owned;
     if (model->pool) est_pool_destroy(model->pool);
     memset(model, 0, sizeof *model); /* a stale handle fails loudly rather than half-works */
     est_port_unmap(&m);
+    unmap_shards(&sh);
     est_port_free(owned);
 }
 

@@ -19,11 +19,20 @@
 #define EST_MAX_BEAMS 32
 #define EST_MAX_AUDIO_WINDOWS 1024
 #define EST_PLAN_MAX_STEPS 16
+#define EST_MAX_SHARDS 64         /* GGUF shard sets: NAME-00001-of-0000N.gguf, opened together */
+
+/* The other shards of a set (the first is the handle's map): mapped files and their layouts. */
+typedef struct est_shards {
+    int n;                        /* shards beyond the first */
+    est_map map[EST_MAX_SHARDS - 1];
+    est_gguf_layout lay[EST_MAX_SHARDS - 1];
+} est_shards;
 
 struct edgestt_model {
     est_arena arena;              /* the handle's block; this struct sits at its bottom */
     void *owned;                  /* the block if open allocated it, else NULL */
     est_map map;                  /* the file mapping (map.mapped = 1) or the caller's image */
+    est_shards shards;            /* further shards of a GGUF set (tensors bound into them too) */
     edgestt_file_format format;
     est_whisper_hparams hp;
     est_whisper_weights w;        /* tensors point into map.data */
