@@ -271,3 +271,41 @@ TEST(model_table) {
            in.weight_bytes, (unsigned long long)edgestt_model_desc_weight_bytes(&t[0], EDGESTT_TYPE_F16));
     edgestt_close(m);
 }
+
+/* Our Q8_0 conversion of the generator's f16 .bin agrees byte for byte with whisper.cpp's quantizer
+ * (golden: per-tensor CRC-32 of the peer's output, tests/data/golden/peer_q8_0_mini.txt, in the
+ * .bin's tensor order, which the conversion keeps after mel_filters). */
+TEST(convert_matches_peer_quantizer) {
+    memout m;
+    edgestt_convert_report r;
+    CHECK_ST(convert_mem("mini-en-f16.bin", EDGESTT_TYPE_Q8_0, 0, &m, &r), EDGESTT_OK);
+    /* the edgestt.crc32 array: key, u32 ARRAY, u32 U32, u64 n, n x u32 */
+    const uint8_t *crcs = NULL;
+    uint64_t n_crc = 0;
+    for (size_t i = 0; i + 13 + 16 < m.n[0] && !crcs; i++)
+        if (!memcmp(m.b[0] + i, "edgestt.crc32", 13)) {
+            memcpy(&n_crc, m.b[0] + i + 13 + 8, 8);
+            crcs = m.b[0] + i + 13 + 16;
+        }
+    CHECK(crcs != NULL && n_crc == 90);
+    FILE *f = fopen(est_test_data("golden/peer_q8_0_mini.txt"), "r");
+    CHECK(f != NULL);
+    char line[256];
+    int n = 0, bad = 0;
+    while (fgets(line, sizeof line, f)) {
+        char name[128];
+        int type;
+        unsigned crc;
+        if (line[0] == '#' || sscanf(line, "%127s %d %x", name, &type, &crc) != 3) continue;
+        uint32_t ours;
+        memcpy(&ours, crcs + 4 * (size_t)(n + 1), 4);
+        if (ours != crc) {
+            if (!bad) printf("  %s: ours %08x, peer %08x\n", name, ours, crc);
+            bad++;
+        }
+        n++;
+    }
+    fclose(f);
+    CHECKF(n == 89 && bad == 0, "%d tensors, %d differ", n, bad);
+    mem_free(&m);
+}
