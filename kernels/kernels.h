@@ -30,6 +30,9 @@
  * reorder the float sum, so Q8_0/Q4_0 results are identical on every ISA for finite inputs.
  * F32/F16 weights: SIMD variants may reorder the k-sum; each result lies within
  * 2*k*2^-24 * sum_t |x_t w_t| of the reference (tests/test_kernels.c checks that bound).
+ * For every type, a variant's result does not depend on how the product is split into tiles or
+ * threads: the gemm/gemv kernel is chosen by the whole m, and each output element's arithmetic
+ * does not depend on its neighbours.
  */
 #ifndef EST_KERNELS_H
 #define EST_KERNELS_H
