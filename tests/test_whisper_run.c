@@ -342,12 +342,12 @@ TEST(whisper_run_f16_kv_close_to_torch) {
     check_golden("mini-en-f32", "mini-en-f32.gguf", 3, IN_JFK, 1e-4, 1e-3);
 }
 
-/* Other weight types of mini-en's seed against the f32 golden: rounding the weights (and, for
- * Q8_0/Q4_0, the activations to Q8) moves the outputs by about the types' own precision; measured
- * f16 5e-4, q8_0 1.5e-2, q4_0 1.9e-1 of the block's max (against float64 runs of the q8_0/q4_0
- * files themselves the engine is within 1.2e-2: the Q8 activations).  Bounds ~3x above. */
+/* Quantized weights of mini-en's seed against the f32 golden: rounding the weights and the
+ * activations (Q8) moves the outputs by about the types' own precision; measured q8_0 1.2e-2,
+ * q4_0 1.7e-1 of the block's max (mini-en-f16: 5e-4; against float64 runs of the q8_0/q4_0 files
+ * themselves the engine is within 1.2e-2: the Q8 activations).  Bounds ~3x above.  F16 weights
+ * are covered exactly by the multi/v3 goldens (f16 files). */
 TEST(whisper_run_weight_types_close_to_f32) {
-    check_golden("mini-en-f32", "mini-en-f16.gguf", 0, IN_JFK, 2e-3, 2e-3);
     check_golden("mini-en-f32", "mini-en-q8_0.gguf", 0, IN_JFK, 5e-2, 5e-2);
     check_golden("mini-en-f32", "mini-en-q4_0.gguf", 0, IN_JFK, 5e-1, 5e-1);
 }
