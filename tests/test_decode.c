@@ -462,7 +462,9 @@ TEST(decode_scripted_search_matches_reference) {
         CHECK(s && make_decoder(m, 5, 6, &d, &mem) && sc_init(s, &m->tok.st, d.n_vocab, &be));
         for (size_t c = 0; c < sizeof scripted_cases / sizeof scripted_cases[0]; c++) {
             const scripted_case *k = &scripted_cases[c];
-            if (k->V != d.n_vocab || (LIGHT && k->n > 40)) continue;
+            /* under qemu only the runs of at most ~30 decoder calls (beam runs go to sample_len) */
+            if (k->V != d.n_vocab || (LIGHT && (k->n > 30 || !strncmp(k->name, "beam5", 5) || !strncmp(k->name, "beam3", 5))))
+                continue;
             est_dec_options o;
             int prompt[300];
             scripted_options(k->name, &d, &o, prompt);
@@ -514,7 +516,7 @@ TEST(decode_sampling_is_seeded_and_follows_the_rules) {
         o.temperature = 0.6f;
         o.best_of = 5;
         o.rng = &rng;
-        o.sample_len = 40;
+        o.sample_len = LIGHT ? 16 : 40;
         est_dec_result r;
         CHECK_ST(est_decode_run(&d, &be, &o, &r, NULL), EDGESTT_OK);
         CHECK(r.n_tokens <= 40);
