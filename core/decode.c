@@ -3,8 +3,10 @@
  * search, ranking, the result statistics, language detection, the segment split of transcribe.py,
  * and an exact emulation of zlib's level-6 output size for the compression ratio.
  *
- * Arithmetic: filters compare and normalise in double over the backend's float logits (the
- * reference works in float64); argmax ties go to the lowest id, as torch's argmax does.
+ * Arithmetic: decisions (argmax, top-k, the timestamp rule) compare the backend's float logits;
+ * log-softmax normalisers use float exponentials (relative error < 2e-7, vectorised) summed in
+ * double, so log-probs are within ~2e-7 per step of the float64 reference -- whisper itself runs
+ * log_softmax in float32.  Argmax ties go to the lowest id, as torch's argmax does.
  * Invariants: every row of a search has the same length; rows are distinct after the first step
  * (the first step expands row 0 only, since all rows hold the same initial tokens).
  */
