@@ -555,6 +555,14 @@ static int read_list(const char *list, char ***files, int *n, int *cap, char *wh
     return rc;
 }
 
+/* Leave cmd_transcribe with an exit status after one action (a message), freeing the inputs. */
+#define FAIL(code, action)                                                                                           \
+    do {                                                                                                             \
+        (void)(action);                                                                                              \
+        rc = (code);                                                                                                 \
+        goto done;                                                                                                   \
+    } while (0)
+
 static int cmd_transcribe(int argc, char **argv) {
     options o;
     memset(&o, 0, sizeof o);
@@ -573,18 +581,18 @@ static int cmd_transcribe(int argc, char **argv) {
             else if (!strcmp(v, "srt")) o.formats |= FMT_SRT;
             else if (!strcmp(v, "vtt")) o.formats |= FMT_VTT;
             else if (!strcmp(v, "json")) o.formats |= FMT_JSON;
-            else return fprintf(stderr, "edge-stt: -o %s: not txt, srt, vtt or json\n", v), EXIT_USAGE;
+            else FAIL(EXIT_USAGE, fprintf(stderr, "edge-stt: -o %s: not txt, srt, vtt or json\n", v));
         } else if (!strcmp(a, "--output-dir") && v) o.output_dir = v;
         else if (!strcmp(a, "--threads") && v) {
-            if (int_arg(v, 1, 256, &o.fp.n_threads)) return fprintf(stderr, "edge-stt: --threads %s: not 1..256\n", v), EXIT_USAGE;
+            if (int_arg(v, 1, 256, &o.fp.n_threads)) FAIL(EXIT_USAGE, fprintf(stderr, "edge-stt: --threads %s: not 1..256\n", v));
         } else if (!strcmp(a, "--beam") && v) {
-            if (int_arg(v, 1, 32, &o.fp.beam_size)) return fprintf(stderr, "edge-stt: --beam %s: not 1..32\n", v), EXIT_USAGE;
+            if (int_arg(v, 1, 32, &o.fp.beam_size)) FAIL(EXIT_USAGE, fprintf(stderr, "edge-stt: --beam %s: not 1..32\n", v));
         } else if (!strcmp(a, "--best-of") && v) {
-            if (int_arg(v, 1, 32, &o.fp.best_of)) return fprintf(stderr, "edge-stt: --best-of %s: not 1..32\n", v), EXIT_USAGE;
+            if (int_arg(v, 1, 32, &o.fp.best_of)) FAIL(EXIT_USAGE, fprintf(stderr, "edge-stt: --best-of %s: not 1..32\n", v));
         } else if (!strcmp(a, "--seed") && v) {
             char *e;
             o.fp.seed = strtoull(v, &e, 10);
-            if (e == v || *e) return fprintf(stderr, "edge-stt: --seed %s: not a number\n", v), EXIT_USAGE;
+            if (e == v || *e) FAIL(EXIT_USAGE, fprintf(stderr, "edge-stt: --seed %s: not a number\n", v));
         } else if (!strcmp(a, "--language") && v) o.fp.language = v;
         else if (!strcmp(a, "--prompt") && v) o.fp.initial_prompt = v;
         else if (!strcmp(a, "--files-from") && v) o.files_from = v;
@@ -592,7 +600,7 @@ static int cmd_transcribe(int argc, char **argv) {
         else if (!strcmp(a, "--shard") && v) {
             int si, sn, used = 0;
             if (sscanf(v, "%d/%d%n", &si, &sn, &used) != 2 || v[used] || sn < 1 || si < 0 || si >= sn)
-                return fprintf(stderr, "edge-stt: --shard %s: not I/N with 0 <= I < N\n", v), EXIT_USAGE;
+                FAIL(EXIT_USAGE, fprintf(stderr, "edge-stt: --shard %s: not I/N with 0 <= I < N\n", v));
             o.shard_i = si;
             o.shard_n = sn;
         } else {
@@ -602,29 +610,29 @@ static int cmd_transcribe(int argc, char **argv) {
             else if (!strcmp(a, "--no-fallback")) o.fp.temperature_inc = 0.0f;
             else if (!strcmp(a, "--translate")) o.fp.task = EDGESTT_TASK_TRANSLATE;
             else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) o.quiet = 1;
-            else if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(), 0;
-            else if (a[0] == '-' && a[1]) return fprintf(stderr, "edge-stt: unknown option or missing value: %s\n", a), usage();
+            else if (!strcmp(a, "-h") || !strcmp(a, "--help")) FAIL(0, usage());
+            else if (a[0] == '-' && a[1]) FAIL(EXIT_USAGE, (fprintf(stderr, "edge-stt: unknown option or missing value: %s\n", a), usage()));
             else {
                 if (n_files == cap) {
                     cap = cap ? cap * 2 : 16;
                     char **q = realloc(files, (size_t)cap * sizeof *q);
-                    if (!q) return fprintf(stderr, "edge-stt: out of memory\n"), EXIT_RUNTIME;
+                    if (!q) FAIL(EXIT_RUNTIME, fprintf(stderr, "edge-stt: out of memory\n"));
                     files = q;
                 }
-                files[n_files++] = strdup(a);
+                if (!(files[n_files] = strdup(a))) FAIL(EXIT_RUNTIME, fprintf(stderr, "edge-stt: out of memory\n"));
+                n_files++;
             }
         }
         i += takes;
     }
     if (o.fp.language && !strcmp(o.fp.language, "auto")) o.fp.language = NULL;
     if (o.files_from && read_list(o.files_from, &files, &n_files, &cap, why, sizeof why)) {
-        report(o.files_from, why);
-        return EXIT_USAGE;
+        FAIL(EXIT_USAGE, report(o.files_from, why));
     }
     if (!o.model || n_files == 0) {
         if (!o.model) fprintf(stderr, "edge-stt: no model (-m MODEL)\n");
         else fprintf(stderr, "edge-stt: no input files\n");
-        return usage();
+        FAIL(EXIT_USAGE, usage());
     }
     /* the model and one state for every file */
     edgestt_params mp;
