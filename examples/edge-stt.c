@@ -675,18 +675,11 @@ done:
 
 #include "edge-stt-model.h" /* convert, check, models, info --json (examples/edge-stt-model.c) */
 
-#include "edge-stt-model.h" /* convert, check, models, info --json (examples/edge-stt-model.c) */
-
 int main(int argc, char **argv) {
     if (argc >= 2 && (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))) {
         printf("edge-stt %s\n", EDGESTT_VERSION);
         return 0;
     }
-    if (argc >= 2 && !strcmp(argv[1], "convert")) return edge_stt_convert(argc - 2, argv + 2);
-    if (argc >= 2 && !strcmp(argv[1], "check")) return edge_stt_check(argc - 2, argv + 2);
-    if (argc >= 2 && !strcmp(argv[1], "models")) return edge_stt_models(argc - 2, argv + 2);
-    for (int i = 2; argc >= 2 && !strcmp(argv[1], "info") && i < argc; i++)
-        if (!strcmp(argv[i], "--json")) return edge_stt_info_json(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "convert")) return edge_stt_convert(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "check")) return edge_stt_check(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "models")) return edge_stt_models(argc - 2, argv + 2);
