@@ -116,9 +116,7 @@ models: $(TESTMODEL_STAMP)
 TEST_ARGS := --data tests/data --models $(TESTMODELS)
 
 test: $(TESTBIN) $(LIB) $(PROG) $(TESTMODEL_STAMP)
-	$(TESTBIN) $(TEST_ARGS)
-	tests/check_symbols.sh $(LIB) $(LIB_OBJ)
-	tests/test_cli.sh $(PROG) $(TESTMODELS) tests/data
+	@tests/run_all.sh $(TESTBIN) $(PROG) $(LIB) $(TESTMODELS) tests/data $(LIB_OBJ)
 
 # The whole suite under qemu-aarch64 on three CPUs: Pi 4 (no dotprod), Pi 5 (dotprod), max.
 QEMU_CPUS ?= cortex-a72 cortex-a76 max
