@@ -120,13 +120,16 @@ test: $(TESTBIN) $(LIB) $(PROG) $(TESTMODEL_STAMP)
 
 # The whole suite under qemu-aarch64 on three CPUs: Pi 4 (no dotprod), Pi 5 (dotprod), max.
 QEMU_CPUS ?= cortex-a72 cortex-a76 max
-test-qemu: $(TESTMODEL_STAMP)
-	$(MAKE) --no-print-directory CROSS=aarch64-linux-gnu- build/aarch64-linux-gnu/edgestt-test
+QEMU_BIN := build/aarch64-linux-gnu/edgestt-test
+.PHONY: qemu-build $(QEMU_CPUS:%=qemu-run-%)
+# The three CPUs run in parallel under make -j; each run's output is printed whole when it ends.
+test-qemu: $(QEMU_CPUS:%=qemu-run-%)
+qemu-build: $(TESTMODEL_STAMP)
+	$(MAKE) --no-print-directory CROSS=aarch64-linux-gnu- $(QEMU_BIN)
 	tests/check_sdot.sh build/aarch64-linux-gnu/obj/kernels/arm/gemm_neondot.o build/aarch64-linux-gnu/obj/kernels/arm/gemm_neon.o
-	@set -e; for cpu in $(QEMU_CPUS); do \
-	  echo "== qemu-aarch64 -cpu $$cpu"; \
-	  qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu $$cpu build/aarch64-linux-gnu/edgestt-test $(TEST_ARGS); \
-	done
+$(QEMU_CPUS:%=qemu-run-%): qemu-run-%: qemu-build
+	@qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu $* $(QEMU_BIN) $(TEST_ARGS) > build/qemu-$*.log 2>&1; \
+	  rc=$$?; echo "== qemu-aarch64 -cpu $*"; cat build/qemu-$*.log; exit $$rc
 
 sanitize:
 	$(MAKE) --no-print-directory BUILD=build/sanitize OPT=-O1 \
