@@ -378,3 +378,44 @@ TEST(model_log_mel_uses_the_file_filters) {
     CHECK(m->arena.hi == 0); /* scratch released */
     edgestt_close(m);
 }
+
+/* Every arena size below the plan fails cleanly.  With a 64-byte-aligned block the arena's usable
+ * capacity is the size rounded down to 64, so one plan run per 64-byte bucket covers every size
+ * from 0 up to the plan's high-water mark; sizes from there up to the planned size (which adds
+ * alignment slack for unaligned caller buffers) are refused by open's capacity check, swept in
+ * model_smaller_buffers_fail_with_nomem. */
+static void plan_every_size(const char *name) {
+    size_t size;
+    uint8_t *img = slurp(est_test_model(name), &size);
+    CHECK(img);
+    est_whisper_probe pr;
+    edgestt_diag d;
+    edgestt_params p;
+    edgestt_params_default(&p);
+    CHECK_ST(est_whisper_probe_image(img, size, &pr, &d), EDGESTT_OK);
+    est_arena a;
+    est_model_plan pl;
+    est_arena_init_measure(&a);
+    CHECK_ST(est_model_plan_run(&pr, &p, &a, &pl), EDGESTT_OK);
+    const size_t high = a.high_water;
+    CHECK(high % 64 == 0 && pl.required == high + EST_ALIGN - 1);
+    uint8_t *mem = aligned_alloc(64, high + 64);
+    CHECK(mem);
+    size_t cases = 0;
+    for (size_t cap = 0; cap < high; cap += 64, cases++) {
+        est_arena_init(&a, mem, cap + (cases % 64)); /* any size inside the bucket */
+        int st = est_model_plan_run(&pr, &p, &a, &pl);
+        CHECKF(st == EDGESTT_E_NOMEM, "%s: arena of %zu bytes (plan %zu) gave %d", name, cap, high, st);
+        CHECK(a.lo + a.hi <= a.cap);
+    }
+    est_arena_init(&a, mem, high);
+    CHECK_ST(est_model_plan_run(&pr, &p, &a, &pl), EDGESTT_OK);
+    CHECK(cases == high / 64);
+    free(mem);
+    free(img);
+}
+
+TEST(model_plan_every_size_below_plan_fails) {
+    plan_every_size("mini-en-f16.gguf");
+    plan_every_size("mini-en-q4_0.bin");
+}
