@@ -31,6 +31,15 @@ uint64_t est_test_alloc_calls(void);
 uint64_t est_test_seed(void);
 uint64_t est_test_rand(uint64_t *state);
 
+/* A Whisper reference golden (tests/golden.c): the whole file, NUL-terminated; free(g.text). */
+typedef struct gold {
+    char *text;
+} gold;
+/* Load tests/data/golden/whisper_<model>.txt; 0 if missing. */
+int gold_load(gold *g, const char *model);
+/* Values of KEY (up to cap); the golden's count, or -1 if the key is absent. */
+int gold_get(const gold *g, const char *key, double *out, int cap);
+
 #define TEST(name)                                                                               \
     static void name(void);                                                                      \
     __attribute__((constructor)) static void est_reg_##name(void) {                              \

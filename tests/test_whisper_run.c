@@ -19,44 +19,7 @@
 
 /* ==== goldens ============================================================================ */
 
-typedef struct gold {
-    char *text;          /* whole file, NUL-terminated */
-} gold;
-
-static int gold_load(gold *g, const char *model) {
-    char rel[128];
-    snprintf(rel, sizeof rel, "golden/whisper_%s.txt", model);
-    FILE *f = fopen(est_test_data(rel), "rb");
-    g->text = NULL;
-    if (!f) return 0;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    g->text = malloc((size_t)n + 1);
-    if (g->text && fread(g->text, 1, (size_t)n, f) != (size_t)n) {
-        free(g->text);
-        g->text = NULL;
-    }
-    fclose(f);
-    if (g->text) g->text[n] = 0;
-    return g->text != NULL;
-}
-
-/* Values of KEY (up to cap); returns the golden's count, or -1 if the key is absent. */
-static int gold_get(const gold *g, const char *key, double *out, int cap) {
-    const size_t kl = strlen(key);
-    for (const char *p = g->text; p && *p;) {
-        if (!strncmp(p, key, kl) && p[kl] == ' ') {
-            char *e;
-            long cnt = strtol(p + kl, &e, 10);
-            for (long i = 0; i < cnt && i < cap; i++) out[i] = strtod(e, &e);
-            return (int)cnt;
-        }
-        p = strchr(p, '\n');
-        if (p) p++;
-    }
-    return -1;
-}
+/* gold, gold_load, gold_get: tests/golden.c */
 
 /* sha256 line of the golden names the model it was made from; the model's size must match. */
 static int gold_model_matches(const gold *g, const edgestt_model *m) {
