@@ -185,6 +185,101 @@ EDGESTT_API edgestt_status edgestt_wav_decode(const void *data, size_t size, con
 EDGESTT_API edgestt_status edgestt_log_mel(edgestt_model *model, const float *samples, size_t n_samples,
                                float *out, size_t out_floats);
 
+/* ---- voice activity detection: Silero VAD v5 --------------------------------------------- */
+/*
+ * An edgestt_vad holds the Silero VAD v5 network (models/silero-vad-v5.gguf, converted from the
+ * ONNX release by models/tools/silero_vad_convert.py; f32 weights used in place from the file
+ * mapping or the caller's memory) and the state of ONE audio stream: the LSTM state, the last 64
+ * samples (context of the next window) and the segmenter.  edgestt_vad_mem_size plans it and
+ * edgestt_vad_open places it (caller buffer, or one allocation made there when mem == NULL,
+ * released by edgestt_vad_close); nothing is allocated after that.  A handle belongs to one thread
+ * at a time; open one per stream (the weights are shared through the page cache).
+ *
+ * Input: mono 16 kHz samples in [-1, 1) in windows of EDGESTT_VAD_WINDOW samples (32 ms).  Each
+ * window gives one speech probability, exactly as Silero's ONNX model called through its Python
+ * wrapper (context of the previous 64 samples prepended, zeros at the start of a stream).
+ *
+ * Segments follow Silero's get_speech_timestamps(): speech starts at the first window with
+ * prob >= threshold; it ends at the first window of a run below neg_threshold that lasts
+ * min_silence_ms; segments not longer than min_speech_ms are dropped; kept segments are padded by
+ * speech_pad_ms each side (split in the middle where two would overlap), clamped to the audio.
+ * No maximum speech length (Silero's default max_speech_duration_s = inf).
+ */
+#define EDGESTT_VAD_WINDOW 512         /* samples per window at 16 kHz */
+
+typedef struct edgestt_vad edgestt_vad;
+
+typedef struct edgestt_vad_params {
+    float threshold;       /* speech when prob >= threshold; default 0.5 */
+    float neg_threshold;   /* silence when prob < neg_threshold; < 0: max(threshold - 0.15, 0.01);
+                              default -1 (= 0.35) */
+    int min_speech_ms;     /* drop segments not longer than this; default 250 */
+    int min_silence_ms;    /* silence that ends a segment; default 100 */
+    int speech_pad_ms;     /* padding of kept segments, each side; default 30 */
+} edgestt_vad_params;
+
+/* Fill *p with the defaults above.  Thread-safe. */
+EDGESTT_API void edgestt_vad_params_default(edgestt_vad_params *p);
+
+/* Bytes edgestt_vad_open needs for this VAD model file (maps it, reads the header, unmaps). */
+EDGESTT_API edgestt_status edgestt_vad_mem_size(const char *path, size_t *bytes, edgestt_diag *diag);
+/* Open a VAD model file (mapped read-only until edgestt_vad_close).  mem/mem_size: a caller buffer
+ * of at least edgestt_vad_mem_size() bytes, or mem == NULL for one allocation made here.  The
+ * handle starts reset, with default params. */
+EDGESTT_API edgestt_status edgestt_vad_open(const char *path, void *mem, size_t mem_size, edgestt_vad **out,
+                                            edgestt_diag *diag);
+/* Same for a VAD model already in memory (data valid and unchanged until edgestt_vad_close). */
+EDGESTT_API edgestt_status edgestt_vad_mem_size_memory(const void *data, size_t size, size_t *bytes,
+                                                       edgestt_diag *diag);
+EDGESTT_API edgestt_status edgestt_vad_open_memory(const void *data, size_t size, void *mem, size_t mem_size,
+                                                   edgestt_vad **out, edgestt_diag *diag);
+/* Release the mapping and (if open allocated it) the memory.  NULL is ignored. */
+EDGESTT_API void edgestt_vad_close(edgestt_vad *vad);
+
+/* Set the segmenter's parameters (NULL = defaults) and reset the stream.  EDGESTT_E_INVALID_ARG
+ * for thresholds outside [0, 1] or negative durations (the handle keeps its old params). */
+EDGESTT_API edgestt_status edgestt_vad_set_params(edgestt_vad *vad, const edgestt_vad_params *params);
+/* Start a new stream: LSTM state, context, sample counter and segmenter back to zero (Silero's
+ * reset_states()). */
+EDGESTT_API void edgestt_vad_reset(edgestt_vad *vad);
+
+/* Speech probability of the next window of the stream (EDGESTT_VAD_WINDOW samples), carrying the
+ * model state.  Does not move the segmenter (use edgestt_vad_feed for that, not both). */
+EDGESTT_API edgestt_status edgestt_vad_prob(edgestt_vad *vad, const float *window, float *prob);
+
+/* What one window did to the segmenter.  Boundaries are raw (unpadded) sample positions since the
+ * last reset, multiples of EDGESTT_VAD_WINDOW except an end at the stream's end. */
+typedef struct edgestt_vad_event {
+    float prob;            /* speech probability of the window just fed */
+    int in_speech;         /* 1 while inside speech after this window */
+    int started;           /* 1: speech started at this window (start_sample) */
+    int ended;             /* 1: a segment ended (start_sample, end_sample): min_silence_ms of
+                              silence after it, or the stream's end (edgestt_vad_finish) */
+    int kept;              /* with ended: 1 if longer than min_speech_ms (get_speech_timestamps
+                              keeps it), 0 if it is dropped as too short */
+    int64_t start_sample;  /* with started or ended */
+    int64_t end_sample;    /* with ended: first silent window (or the stream's end) */
+} edgestt_vad_event;
+
+/* Run the next window through the model and the segmenter.  ev gets what happened. */
+EDGESTT_API edgestt_status edgestt_vad_feed(edgestt_vad *vad, const float *window, edgestt_vad_event *ev);
+/* End of stream after n_samples samples in all (the last window may have been zero-padded): an
+ * open segment ends at n_samples (ev->ended, kept if n_samples - start > min_speech).  The
+ * segmenter is idle afterwards (the model state is kept; edgestt_vad_reset for a new stream). */
+EDGESTT_API edgestt_status edgestt_vad_finish(edgestt_vad *vad, uint64_t n_samples, edgestt_vad_event *ev);
+
+/* A speech segment: [start_sample, end_sample) of mono 16 kHz audio, padded. */
+typedef struct edgestt_vad_segment {
+    int64_t start_sample, end_sample;
+} edgestt_vad_segment;
+
+/* get_speech_timestamps() over a whole recording: resets the stream, feeds every window (the last
+ * one zero-padded), pads the segments.  segs holds cap entries (may be NULL when cap == 0);
+ * *n_segs = the number of segments found.  EDGESTT_E_LIMIT when that is more than cap (the first
+ * cap are written, padded as in the full list).  The handle is left reset. */
+EDGESTT_API edgestt_status edgestt_vad_segments(edgestt_vad *vad, const float *pcm16k, size_t n_samples,
+                                                edgestt_vad_segment *segs, size_t cap, size_t *n_segs);
+
 /* ---- transcription ---------------------------------------------------------------------- */
 /*
  * A state holds everything one audio stream needs: encoder and decoder activations, the K/V
