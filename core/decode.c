@@ -545,8 +545,10 @@ int est_dec_non_speech_tokens(const est_bpe *b, int *out, int cap, void *scratch
                                        "\xe2\x99\xad", "\xe2\x99\xae", "\xe2\x99\xaf"};
     int n = 0, ids[16], k;
     char buf[16];
-    if ((k = encode_str(b, " -", ids, 16, scratch, scratch_size)) > 0) n = add_unique(out, n, cap, ids[0]);
-    if ((k = encode_str(b, " '", ids, 16, scratch, scratch_size)) > 0) n = add_unique(out, n, cap, ids[0]);
+    /* compact vocabularies split these into the space and the symbol: never suppress the space */
+    const int max_k = est_tok_is_compact(b->tok->n_vocab) ? 1 : 16;
+    if ((k = encode_str(b, " -", ids, 16, scratch, scratch_size)) > 0 && k <= max_k) n = add_unique(out, n, cap, ids[0]);
+    if ((k = encode_str(b, " '", ids, 16, scratch, scratch_size)) > 0 && k <= max_k) n = add_unique(out, n, cap, ids[0]);
     for (int pass = 0; pass < 2; pass++) {
         int count = pass ? 7 : (int)(sizeof symbols / sizeof symbols[0]);
         for (int i = 0; i < count; i++) {
@@ -579,7 +581,7 @@ int est_decoder_plan(const est_tokenizer *tok, int n_ctx, int max_rows, int max_
     d->st = tok->st;
     d->n_vocab = tok->n_vocab;
     d->n_ctx = n_ctx;
-    d->multilingual = tok->n_vocab >= 51865;
+    d->multilingual = est_tok_multilingual(tok->n_vocab, tok->st.n_languages);
     d->max_rows = max_rows;
     d->max_finished = max_finished;
     if ((st = est_bpe_plan(tok, a, &d->bpe)) != 0) return st;
@@ -640,7 +642,8 @@ int est_decoder_plan(const est_tokenizer *tok, int n_ctx, int max_rows, int max_
     for (int i = 0; i < d->n_specials; i++) n = add_unique(d->suppress, n, SUPPRESS_CAP, d->specials[i]);
     sort_ints(d->suppress, n);
     d->n_suppress = n;
-    d->n_blank = encode_str(&d->bpe, " ", d->blank, 8, d->bpe_scratch, d->bpe_scratch_size);
+    /* a compact vocabulary's space token starts every word: SuppressBlank keeps only eot */
+    d->n_blank = est_tok_is_compact(tok->n_vocab) ? 0 : encode_str(&d->bpe, " ", d->blank, 8, d->bpe_scratch, d->bpe_scratch_size);
     return EDGESTT_OK;
 }
 

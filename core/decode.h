@@ -11,7 +11,9 @@
  * (sum_logprob / length, or the Google length penalty), sum/avg log-prob, no_speech_prob (softmax at
  * the <|startoftranscript|> position of the first step), the compression ratio
  * len(text) / len(zlib.compress(text)) with zlib level 6 emulated exactly (no zlib here), and
- * detect_language.  The search never allocates: every buffer is planned by est_decoder_plan.
+ * detect_language.  Compact (character-level) vocabularies differ in two places: the space token is
+ * the word separator, so SuppressBlank suppresses only eot, and " -" / " '" add to the non-speech
+ * list only when they are one token (encode(" '")[0] would be the space).  The search never allocates: every buffer is planned by est_decoder_plan.
  *
  * Rows and KV slots: row r of the search uses backend slot d->slot[r]; beam reordering moves slot
  * ownership and copies a slot's KV only when a source row continues in several new rows.
@@ -77,7 +79,7 @@ typedef struct est_decoder {
     const est_tokenizer *tok;
     edgestt_special_tokens st;
     int n_vocab, n_ctx;        /* n_text_ctx */
-    int multilingual;          /* n_vocab >= 51865: [sot, lang, task] and language detection */
+    int multilingual;          /* [sot, lang, task] (est_tok_multilingual); detection when > 1 language */
     int max_rows;              /* rows planned (beam_size or best_of) */
     int max_finished;          /* beam candidates planned */
     est_bpe bpe;

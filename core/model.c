@@ -327,7 +327,7 @@ edgestt_status edgestt_model_get_info(const edgestt_model *m, edgestt_model_info
     info->n_text_head = m->hp.n_text_head;
     info->n_text_layer = m->hp.n_text_layer;
     info->n_mels = m->hp.n_mels;
-    info->multilingual = m->hp.n_vocab >= 51865;
+    info->multilingual = est_tok_multilingual(m->hp.n_vocab, m->tok.st.n_languages);
     info->n_languages = m->tok.st.n_languages;
     info->n_tensors = m->w.n_tensors;
     info->n_params = m->w.n_params;

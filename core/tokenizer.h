@@ -28,6 +28,17 @@ typedef struct est_tokenizer {
     edgestt_special_tokens st;
 } est_tokenizer;
 
+/* Compact vocabularies: fewer ids than any released Whisper model (n_vocab below 50001), only
+ * allowed with explicit whisper.token.* keys (this project's small character-level models, see
+ * docs/whisper-gguf.md).  They use the multilingual prompt [sot, <|lang|>, <|task|>]. */
+#define EST_TOK_COMPACT_MAX 50000
+static inline int est_tok_is_compact(int n_vocab) { return n_vocab <= EST_TOK_COMPACT_MAX; }
+/* The prompt layout: [sot, lang, task] for multilingual (n_vocab >= 51865) and compact vocabularies
+ * that have language tokens; [sot] for English-only ones. */
+static inline int est_tok_multilingual(int n_vocab, int n_languages) {
+    return n_vocab >= 51865 || (est_tok_is_compact(n_vocab) && n_languages > 0);
+}
+
 /* Whisper's language codes in token order (i < EST_TOK_N_LANG_CODES), NULL past the end. */
 EST_HIDDEN const char *est_tok_language(int i);
 

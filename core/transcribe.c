@@ -225,17 +225,20 @@ const char *edgestt_state_error(const edgestt_state *s) { return s ? s->err.msg 
 /* ==== the seek loop ====================================================================== */
 
 /* Mel of window frames [seek, seek + size) of the whole audio, normalised with gmax; frames past
- * size are 0.0 (whisper pads the mel segment with zeros, not with silence). */
+ * size are 0.0 (whisper pads the mel segment with zeros, not with silence).  Compact-vocabulary
+ * models (this project's recipe, docs/whisper-gguf.md) were trained on the log-mel of the
+ * zero-padded signal instead, so for them the whole window is computed from the padded audio. */
 static int window_mel(edgestt_state *s, const float *pcm, size_t n, size_t seek, int size, float gmax) {
     const int nf = s->n_frames;
-    int st = size > 0 ? est_log_mel_raw(pcm, n, seek, size, s->model->w.mel_filters, s->n_mels, s->mel, (size_t)nf, NULL,
-                                         s->mel_scratch, s->mel_scratch_size)
-                      : EDGESTT_OK;
+    const int frames = est_tok_is_compact(s->model->hp.n_vocab) ? nf : size;
+    int st = frames > 0 ? est_log_mel_raw(pcm, n, seek, frames, s->model->w.mel_filters, s->n_mels, s->mel, (size_t)nf,
+                                           NULL, s->mel_scratch, s->mel_scratch_size)
+                        : EDGESTT_OK;
     if (st) return st;
     for (int m = 0; m < s->n_mels; m++) {
         float *row = s->mel + (size_t)m * nf;
-        est_log_mel_normalize(row, (size_t)size, gmax);
-        for (int f = size; f < nf; f++) row[f] = 0.0f;
+        est_log_mel_normalize(row, (size_t)frames, gmax);
+        for (int f = frames; f < nf; f++) row[f] = 0.0f;
     }
     return EDGESTT_OK;
 }
@@ -372,6 +375,10 @@ static int resolve_language(edgestt_state *s, const edgestt_full_params *p, cons
         if (!auto_lang && strcmp(lang, "en"))
             return est_diag(&s->err, EDGESTT_E_INVALID_ARG, "language '%s': the model is English-only", lang);
         s->lang_token = sp->lang_first; /* <|en|> */
+        return EDGESTT_OK;
+    }
+    if (auto_lang && sp->n_languages == 1) { /* one language (compact models): nothing to detect */
+        s->lang_token = sp->lang_first;
         return EDGESTT_OK;
     }
     if (!auto_lang) {

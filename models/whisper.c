@@ -16,9 +16,12 @@
 #define MAX_VOCAB (1 << 20)
 #define MEL_BINS 201 /* n_fft / 2 + 1 */
 
-int est_whisper_check_hparams(const est_whisper_hparams *hp, edgestt_diag *diag) {
+/* min_vocab: 50001 where the special ids are derived from n_vocab; MIN_COMPACT_VOCAB where the
+ * file states them (whisper.token.* keys: compact vocabularies, docs/whisper-gguf.md). */
+#define MIN_COMPACT_VOCAB 8
+static int check_hparams(const est_whisper_hparams *hp, int min_vocab, edgestt_diag *diag) {
     const struct { const char *name; int v, lo, hi; } r[] = {
-        {"n_vocab", hp->n_vocab, 50001, MAX_VOCAB},
+        {"n_vocab", hp->n_vocab, min_vocab, MAX_VOCAB},
         {"n_audio_ctx", hp->n_audio_ctx, 1, MAX_DIM},   {"n_audio_state", hp->n_audio_state, 1, MAX_DIM},
         {"n_audio_head", hp->n_audio_head, 1, MAX_DIM}, {"n_audio_layer", hp->n_audio_layer, 1, MAX_LAYERS},
         {"n_text_ctx", hp->n_text_ctx, 1, MAX_DIM},     {"n_text_state", hp->n_text_state, 1, MAX_DIM},
@@ -39,6 +42,10 @@ int est_whisper_check_hparams(const est_whisper_hparams *hp, edgestt_diag *diag)
         return est_diag(diag, EDGESTT_E_UNSUPPORTED, "whisper: n_audio_state %d != n_text_state %d",
                         hp->n_audio_state, hp->n_text_state);
     return EDGESTT_OK;
+}
+
+int est_whisper_check_hparams(const est_whisper_hparams *hp, edgestt_diag *diag) {
+    return check_hparams(hp, EST_TOK_COMPACT_MAX + 1, diag);
 }
 
 int est_whisper_derive_special(int n_vocab, edgestt_special_tokens *st, edgestt_diag *diag) {
@@ -162,8 +169,9 @@ static int probe_gguf(const uint8_t *data, size_t size, est_whisper_probe *pr, e
     hp->ftype = -1;
     st = get_int(&k, "general.file_type", &hp->ftype, 0, diag);
     if (st && st != EDGESTT_E_NOT_FOUND) return st;
-    if ((st = est_whisper_check_hparams(hp, diag)) != 0) return st;
-    if (est_gguf_find(k.kv, k.n, "whisper.token.eot") >= 0) st = gguf_special(&k, hp->n_vocab, &pr->st, diag);
+    const int explicit_tokens = est_gguf_find(k.kv, k.n, "whisper.token.eot") >= 0;
+    if ((st = check_hparams(hp, explicit_tokens ? MIN_COMPACT_VOCAB : EST_TOK_COMPACT_MAX + 1, diag)) != 0) return st;
+    if (explicit_tokens) st = gguf_special(&k, hp->n_vocab, &pr->st, diag);
     else st = est_whisper_derive_special(hp->n_vocab, &pr->st, diag);
     if (st) return st;
     /* vocabulary: n_vocab strings; the text tokens (ids below eot) are decoded at fill */

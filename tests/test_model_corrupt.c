@@ -631,7 +631,9 @@ TEST(model_corrupt_gguf_header_fields) {
     CHECK(patched_u32(img, size, v, 128, EDGESTT_E_MODEL, "mel_filters"));
     CHECK((v = gguf_value_at(img, size, "whisper.n_vocab")) != 0);
     CHECK(patched_u32(img, size, v, 51865, EDGESTT_E_FORMAT, "whisper.tokenizer.tokens has 51864 entries"));
-    CHECK(patched_u32(img, size, v, 40000, EDGESTT_E_LIMIT, "n_vocab"));
+    /* below 50001 is a compact vocabulary (explicit token keys): the token ids no longer fit */
+    CHECK(patched_u32(img, size, v, 40000, EDGESTT_E_FORMAT, "whisper.token.eot = 50256 is not below n_vocab 40000"));
+    CHECK(patched_u32(img, size, v, 7, EDGESTT_E_LIMIT, "n_vocab"));
     CHECK((v = gguf_value_at(img, size, "whisper.token.eot")) != 0);
     CHECK(patched_u32(img, size, v, 60000, EDGESTT_E_FORMAT, "whisper.token.eot = 60000"));
     CHECK(patched_u32(img, size, v, 50300, EDGESTT_E_FORMAT, "below whisper.token.eot"));

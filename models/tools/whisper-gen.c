@@ -3,9 +3,17 @@
  * shape for fast tests) as GGUF (docs/whisper-gguf.md) or whisper.cpp .bin files.  A host tool:
  * stdio and malloc are fine here.
  *
- *   whisper-gen --size tiny|base|small|medium|large|mini [--vocab-kind en|multi|v3]
- *               [--layout gguf|bin] [--type f32|f16|q8_0|q4_0] [--seed N] [--vocab encoder.json] -o FILE
+ *   whisper-gen --size tiny|base|small|medium|large|mini|kiosk [--vocab-kind en|multi|v3|char]
+ *               [--layout gguf|bin] [--type f32|f16|q8_0|q4_0] [--seed N] [--vocab encoder.json]
+ *               [--audio-ctx N] [--text-ctx N] -o FILE
+ *   whisper-gen --preset kiosk [--type T] -o FILE   (= --size kiosk --vocab-kind char: the layout of
+ *               the project's trained small model, contract in docs/whisper-gguf.md)
  *   whisper-gen --test-set DIR       (exactly the files the tests use)
+ *
+ * The "char" vocabulary is the compact character-level one of the project's small models (GGUF
+ * only): text ids 0..37 = space (GPT-2 "Ġ"), "'", a..z, 0..9; eot 38, sot 39, <|en|> 40 (one
+ * language), translate 41, transcribe 42, sot_lm 43, sot_prev 44, no_speech 45, no_timestamps 46,
+ * timestamp_begin 47 and n_audio_ctx + 1 timestamps (n_vocab = 48 + n_audio_ctx).
  *
  * Weights are deterministic and platform-independent: each tensor has its own splitmix64 stream
  * seeded from (seed, FNV-1a of its name), so the same seed gives the same values in both layouts
@@ -40,6 +48,7 @@ typedef struct cfg {
     int n_vocab, n_mels, n_audio_ctx, n_text_ctx;
     int type;        /* edgestt_type */
     int gguf;        /* 1: GGUF, 0: .bin */
+    int chars;       /* 1: the compact character vocabulary (GGUF only) */
     uint64_t seed;
     char name[96];
 } cfg;
@@ -383,9 +392,37 @@ static void write_data(out *o, const cfg *c, const gtensor *t) {
     free(v);
 }
 
+#define CHAR_N_TEXT 38 /* space, apostrophe, a..z, 0..9 */
+
 static void special_tokens(const cfg *c, edgestt_special_tokens *st) {
     edgestt_diag d;
+    if (c->chars) {
+        st->eot = CHAR_N_TEXT;
+        st->sot = CHAR_N_TEXT + 1;
+        st->lang_first = CHAR_N_TEXT + 2;
+        st->n_languages = 1;
+        st->translate = CHAR_N_TEXT + 3;
+        st->transcribe = CHAR_N_TEXT + 4;
+        st->solm = CHAR_N_TEXT + 5;
+        st->prev = CHAR_N_TEXT + 6;
+        st->nosp = CHAR_N_TEXT + 7;
+        st->no_timestamps = CHAR_N_TEXT + 8;
+        st->timestamp_begin = CHAR_N_TEXT + 9;
+        return;
+    }
     if (est_whisper_derive_special(c->n_vocab, st, &d)) die(d.msg, NULL);
+}
+
+/* GPT-2 byte-level string of character-vocabulary text id (0..37). */
+static const char *char_token(int id, size_t *len, char *tmp) {
+    if (id == 0) {
+        *len = 2;
+        return "\xc4\xa0"; /* "Ġ": the space byte in GPT-2's alphabet */
+    }
+    tmp[0] = id == 1 ? '\'' : id < 28 ? (char)('a' + id - 2) : (char)('0' + id - 28);
+    tmp[1] = 0;
+    *len = 1;
+    return tmp;
 }
 
 /* Bytes of text token id as the file stores it: GPT-2 string (gguf) or raw bytes (bin). */
@@ -489,8 +526,9 @@ static void write_gguf(out *o, const cfg *c) {
     char tmp[EST_TOK_MAX_FORM];
     for (int id = 0; id < c->n_vocab; id++) {
         size_t len;
-        const char *s = id < st.eot ? text_token(id, 0, &len, NULL)
-                                    : (len = est_tok_special_form(&st, id, tmp), tmp);
+        const char *s = id >= st.eot ? (len = est_tok_special_form(&st, id, tmp), tmp)
+                        : c->chars  ? char_token(id, &len, tmp)
+                                    : text_token(id, 0, &len, NULL);
         est_gguw_str(&w, s, len);
     }
     uint64_t off = 0;
@@ -514,6 +552,7 @@ static void set_size(cfg *c, const char *size) {
     static const struct { const char *name; int n_state, n_head, n_layer; } sizes[] = {
         {"mini", 64, 2, 2},     {"tiny", 384, 6, 4},     {"base", 512, 8, 6},
         {"small", 768, 12, 12}, {"medium", 1024, 16, 24}, {"large", 1280, 20, 32},
+        {"kiosk", 256, 4, 4},
     };
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         if (strcmp(size, sizes[i].name)) continue;
@@ -521,18 +560,19 @@ static void set_size(cfg *c, const char *size) {
         c->n_state = sizes[i].n_state;
         c->n_head = sizes[i].n_head;
         c->n_layer = sizes[i].n_layer;
-        c->n_audio_ctx = 1500;
-        c->n_text_ctx = 448;
+        c->n_audio_ctx = strcmp(size, "kiosk") ? 1500 : 400;
+        c->n_text_ctx = strcmp(size, "kiosk") ? 448 : 192;
         return;
     }
-    die("unknown --size (mini, tiny, base, small, medium, large)", size);
+    die("unknown --size (mini, tiny, base, small, medium, large, kiosk)", size);
 }
 
 static void set_vocab_kind(cfg *c, const char *kind) {
     if (!strcmp(kind, "en")) c->n_vocab = 51864, c->n_mels = 80;
     else if (!strcmp(kind, "multi")) c->n_vocab = 51865, c->n_mels = 80;
     else if (!strcmp(kind, "v3")) c->n_vocab = 51866, c->n_mels = 128;
-    else die("unknown --vocab-kind (en, multi, v3)", kind);
+    else if (!strcmp(kind, "char")) c->chars = 1, c->n_mels = 80; /* n_vocab follows n_audio_ctx */
+    else die("unknown --vocab-kind (en, multi, v3, char)", kind);
 }
 
 static int parse_type(const char *s) {
@@ -545,6 +585,10 @@ static int parse_type(const char *s) {
 }
 
 static void generate(cfg *c, const char *kind, const char *path) {
+    if (c->chars) {
+        if (!c->gguf) die("the char vocabulary exists only in GGUF", NULL);
+        c->n_vocab = CHAR_N_TEXT + 10 + c->n_audio_ctx; /* 10 specials from eot, n_audio_ctx + 1 timestamps */
+    }
     snprintf(c->name, sizeof c->name, "%s-%s-%s (random weights, seed %llu)", c->size, kind,
              edgestt_type_name(c->type), (unsigned long long)c->seed);
     build_tensors(c);
@@ -565,6 +609,10 @@ static void gen_one(const char *dir, const char *size, const char *kind, const c
     memset(&c, 0, sizeof c);
     set_size(&c, size);
     set_vocab_kind(&c, kind);
+    if (c.chars) { /* a short window of an odd size: nothing may assume 1500 / 448 */
+        c.n_audio_ctx = 250;
+        c.n_text_ctx = 96;
+    }
     c.type = parse_type(type);
     c.gguf = gguf;
     c.seed = seed;
@@ -575,9 +623,10 @@ static void gen_one(const char *dir, const char *size, const char *kind, const c
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: whisper-gen --size tiny|base|small|medium|large|mini [--vocab-kind en|multi|v3]\n"
+            "usage: whisper-gen --size tiny|base|small|medium|large|mini|kiosk [--vocab-kind en|multi|v3|char]\n"
             "                   [--layout gguf|bin] [--type f32|f16|q8_0|q4_0] [--seed N]\n"
-            "                   [--vocab models/vocab/encoder.json] -o FILE\n"
+            "                   [--vocab models/vocab/encoder.json] [--audio-ctx N] [--text-ctx N] -o FILE\n"
+            "       whisper-gen --preset kiosk [--type T] [--seed N] -o FILE\n"
             "       whisper-gen [--vocab FILE] --test-set DIR\n");
     exit(2);
 }
@@ -586,6 +635,7 @@ int main(int argc, char **argv) {
     const char *size = NULL, *kind = "en", *layout = "gguf", *type = "f16", *outp = NULL, *test_dir = NULL;
     const char *vocab_path = "models/vocab/encoder.json";
     uint64_t seed = DEFAULT_SEED;
+    int audio_ctx = 0, text_ctx = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--size") && v) size = v, i++;
@@ -596,9 +646,14 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--vocab") && v) vocab_path = v, i++;
         else if (!strcmp(a, "-o") && v) outp = v, i++;
         else if (!strcmp(a, "--test-set") && v) test_dir = v, i++;
-        else usage();
+        else if (!strcmp(a, "--audio-ctx") && v) audio_ctx = atoi(v), i++;
+        else if (!strcmp(a, "--text-ctx") && v) text_ctx = atoi(v), i++;
+        else if (!strcmp(a, "--preset") && v) {
+            if (strcmp(v, "kiosk")) die("unknown --preset (kiosk)", v);
+            size = "kiosk", kind = "char", i++;
+        } else usage();
     }
-    load_vocab(vocab_path);
+    if (test_dir || strcmp(kind, "char")) load_vocab(vocab_path);
     if (test_dir) {
         static const char *types[] = {"f32", "f16", "q8_0", "q4_0"};
         for (int g = 0; g < 2; g++) {
@@ -607,6 +662,8 @@ int main(int argc, char **argv) {
             gen_one(test_dir, "mini", "v3", "f16", g, DEFAULT_SEED);
             gen_one(test_dir, "tiny", "en", "f16", g, DEFAULT_SEED);
         }
+        gen_one(test_dir, "mini", "char", "f32", 1, DEFAULT_SEED);
+        gen_one(test_dir, "mini", "char", "q8_0", 1, DEFAULT_SEED);
         return 0;
     }
     if (!size || !outp) usage();
@@ -618,6 +675,8 @@ int main(int argc, char **argv) {
     c.type = parse_type(type);
     c.gguf = !strcmp(layout, "gguf");
     c.seed = seed;
+    if (audio_ctx > 0) c.n_audio_ctx = audio_ctx;
+    if (text_ctx > 0) c.n_text_ctx = text_ctx;
     generate(&c, kind, outp);
     return 0;
 }

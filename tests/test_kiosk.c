@@ -1,0 +1,282 @@
+/*
+ * test_kiosk.c - the compact character-vocabulary layout of the project's small models (issue 6,
+ * docs/whisper-gguf.md): a random-weight model of that layout (whisper-gen's mini-char-*.gguf:
+ * n_vocab 298, a 5 s window, n_audio_ctx 250, n_text_ctx 96) opens, its tokens decode to text,
+ * the decoder prompt is [sot, <|en|>, <|transcribe|>] without language detection, the space token
+ * is never suppressed, transcription over several short windows allocates nothing, and convert
+ * turns the F32 file into Q8_0 / Q4_0 keeping the token keys.
+ */
+#include <stdlib.h>
+
+#include "../core/decode.h"
+#include "../core/model.h"
+#include "test.h"
+
+#if defined(__aarch64__) || defined(__arm__)
+#define LIGHT 1
+#else
+#define LIGHT 0
+#endif
+
+static edgestt_model *open_kiosk(const char *name) {
+    edgestt_diag d;
+    edgestt_model *m = NULL;
+    if (edgestt_open(est_test_model(name), NULL, NULL, 0, &m, &d)) {
+        printf("open %s: %s\n", name, d.msg);
+        return NULL;
+    }
+    return m;
+}
+
+static int tok_is(const edgestt_model *m, int id, const char *want) {
+    const char *b;
+    size_t n;
+    if (edgestt_token_bytes(m, id, &b, &n)) return 0;
+    return n == strlen(want) && !memcmp(b, want, n);
+}
+
+/* The special ids and the character table of the layout. */
+static void check_layout(const char *file) {
+    edgestt_model *m = open_kiosk(file);
+    CHECK(m);
+    edgestt_model_info in;
+    CHECK_ST(edgestt_model_get_info(m, &in), EDGESTT_OK);
+    CHECKF(in.n_vocab == 298 && in.n_audio_ctx == 250 && in.n_text_ctx == 96 && in.multilingual == 1 &&
+               in.n_languages == 1,
+           "%s: n_vocab %d ctx %d/%d multilingual %d languages %d", file, in.n_vocab, in.n_audio_ctx, in.n_text_ctx,
+           in.multilingual, in.n_languages);
+    edgestt_special_tokens st;
+    CHECK_ST(edgestt_special_tokens_get(m, &st), EDGESTT_OK);
+    CHECK(st.eot == 38 && st.sot == 39 && st.lang_first == 40 && st.translate == 41 && st.transcribe == 42 &&
+          st.solm == 43 && st.prev == 44 && st.nosp == 45 && st.no_timestamps == 46 && st.timestamp_begin == 47);
+    CHECK(tok_is(m, 0, " ") && tok_is(m, 1, "'") && tok_is(m, 2, "a") && tok_is(m, 27, "z") && tok_is(m, 28, "0") &&
+          tok_is(m, 37, "9"));
+    CHECK(tok_is(m, 38, "<|endoftext|>") && tok_is(m, 40, "<|en|>") && tok_is(m, 42, "<|transcribe|>") &&
+          tok_is(m, 47, "<|0.00|>") && tok_is(m, 297, "<|5.00|>"));
+    /* " seven thirty p m" with timestamps around it */
+    const char *text = " seven thirty p m";
+    int ids[32], n = 0;
+    ids[n++] = 47;
+    for (const char *c = text; *c; c++) ids[n++] = *c == ' ' ? 0 : 2 + (*c - 'a');
+    ids[n++] = 47 + 75;
+    ids[n++] = 38;
+    char out[64];
+    size_t len;
+    CHECK_ST(edgestt_detokenize(m, ids, n, out, sizeof out, &len), EDGESTT_OK);
+    CHECKF(len == strlen(text) && !strcmp(out, text), "detokenize: '%s'", out);
+    edgestt_close(m);
+}
+
+TEST(kiosk_layout_f32) { check_layout("mini-char-f32.gguf"); }
+TEST(kiosk_layout_q8_0) { check_layout("mini-char-q8_0.gguf"); }
+
+/* ---- the decoder on the compact vocabulary ------------------------------------------------ */
+
+/* A backend that records the tokens it is fed; its logits favour token `first_tok` at the first
+ * call and `then_tok` after it (the search feeds [sot] alone first, then the rest of the prompt). */
+typedef struct rec_backend {
+    int first[64], n_first, calls, n_vocab, first_tok, then_tok;
+    float logits[512];
+} rec_backend;
+
+static int rec_decode(void *ctx, int slot, const int *t, int n, int n_past, float **lg) {
+    (void)slot;
+    (void)n_past;
+    rec_backend *r = ctx;
+    r->calls++;
+    for (int i = 0; i < n && r->n_first < 64; i++) r->first[r->n_first++] = t[i]; /* every token fed, in order */
+    for (int i = 0; i < r->n_vocab; i++) r->logits[i] = 0.0f;
+    r->logits[r->calls == 1 ? r->first_tok : r->then_tok] = 5.0f;
+    *lg = r->logits;
+    return EDGESTT_OK;
+}
+static int rec_batch(void *ctx, const int *slots, const int *t, int n, int n_past) {
+    (void)slots;
+    float *lg;
+    for (int i = 0; i < n; i++) rec_decode(ctx, 0, t + i, 1, n_past, &lg);
+    return EDGESTT_OK;
+}
+static float *rec_logits(void *ctx, int slot) {
+    (void)slot;
+    return ((rec_backend *)ctx)->logits;
+}
+static void rec_copy(void *ctx, int dst, int src, int n_pos) {
+    (void)ctx, (void)dst, (void)src, (void)n_pos;
+}
+
+TEST(kiosk_decoder_prompt_and_suppression) {
+    edgestt_model *m = open_kiosk("mini-char-f32.gguf");
+    CHECK(m);
+    est_arena a;
+    est_arena_init_measure(&a);
+    est_decoder d;
+    CHECK_ST(est_decoder_plan(&m->tok, m->hp.n_text_ctx, 1, 2, 64, &a, &d), EDGESTT_OK);
+    size_t need = est_arena_required(&a);
+    void *mem = malloc(need);
+    CHECK(mem);
+    est_arena_init(&a, mem, need);
+    CHECK_ST(est_decoder_plan(&m->tok, m->hp.n_text_ctx, 1, 2, 64, &a, &d), EDGESTT_OK);
+    CHECK(d.multilingual == 1);
+    /* the space and the apostrophe are text: never in the suppression lists */
+    CHECK(d.n_blank == 0);
+    for (int i = 0; i < d.n_suppress; i++) CHECKF(d.suppress[i] >= d.st.eot, "suppressed text token %d", d.suppress[i]);
+    rec_backend r;
+    memset(&r, 0, sizeof r);
+    r.n_vocab = m->hp.n_vocab;
+    r.first_tok = d.st.timestamp_begin;
+    r.then_tok = d.st.eot;
+    est_dec_backend be = {&r, rec_decode, rec_batch, rec_logits, rec_copy};
+    est_dec_options o;
+    est_dec_options_default(&o);
+    o.language_token = d.st.lang_first;
+    est_dec_result res;
+    edgestt_diag diag;
+    CHECK_ST(est_decode_run(&d, &be, &o, &res, &diag), EDGESTT_OK);
+    CHECKF(r.n_first >= 3 && r.first[0] == 39 && r.first[1] == 40 && r.first[2] == 42, "prompt %d: %d %d %d", r.n_first,
+           r.first[0], r.first[1], r.first[2]);
+    CHECKF(res.n_tokens == 1 && res.tokens[0] == d.st.timestamp_begin, "result %d tokens, first %d", res.n_tokens,
+           res.n_tokens ? res.tokens[0] : -1);
+    /* without timestamps: [sot, <|en|>, <|transcribe|>, <|notimestamps|>]; a space may come first */
+    memset(&r, 0, sizeof r);
+    r.n_vocab = m->hp.n_vocab;
+    r.first_tok = 0; /* the space first: SuppressBlank must leave it alone */
+    r.then_tok = d.st.eot;
+    o.without_timestamps = 1;
+    CHECK_ST(est_decode_run(&d, &be, &o, &res, &diag), EDGESTT_OK);
+    CHECKF(r.n_first >= 4 && r.first[0] == 39 && r.first[1] == 40 && r.first[2] == 42 && r.first[3] == 46,
+           "prompt %d tokens: %d %d %d %d", r.n_first, r.first[0], r.first[1], r.first[2], r.first[3]);
+    CHECKF(res.n_tokens >= 1 && res.tokens[0] == 0, "first sampled token %d", res.n_tokens ? res.tokens[0] : -1);
+    free(mem);
+    edgestt_close(m);
+}
+
+/* ---- transcription on short windows ------------------------------------------------------- */
+
+/* jfk.wav (11 s: three 5 s windows of this layout) as floats (malloc'd). */
+static float *load_wav(const char *rel, size_t *n_out) {
+    FILE *f = fopen(est_test_data(rel), "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *img = malloc((size_t)n);
+    float *x = NULL;
+    edgestt_wav_info info;
+    if (img && fread(img, 1, (size_t)n, f) == (size_t)n && !edgestt_wav_parse(img, (size_t)n, &info, NULL)) {
+        x = malloc((size_t)info.n_samples_16k * sizeof(float));
+        if (x && !edgestt_wav_decode(img, (size_t)n, &info, x, NULL, 0, NULL)) *n_out = (size_t)info.n_samples_16k;
+        else free(x), x = NULL;
+    }
+    free(img);
+    fclose(f);
+    return x;
+}
+
+static void check_transcribe(const char *file, int beam) {
+    edgestt_model *m = open_kiosk(file);
+    CHECK(m);
+    size_t ns = 0;
+    float *pcm = load_wav("jfk.wav", &ns);
+    CHECK(pcm);
+    edgestt_full_params p;
+    edgestt_full_params_default(&p);
+    p.beam_size = beam;
+    p.best_of = LIGHT ? 1 : 2;
+    p.n_threads = 2;
+    p.sample_len = LIGHT ? 8 : 0;
+    edgestt_state *s = NULL;
+    edgestt_diag d;
+    CHECK_ST(edgestt_state_init(m, &p, NULL, 0, &s, &d), EDGESTT_OK);
+    uint64_t allocs = est_test_alloc_calls();
+    CHECK_ST(edgestt_transcribe(s, pcm, ns, &p), EDGESTT_OK);
+    CHECKF(est_test_alloc_calls() == allocs, "%llu allocator calls in edgestt_transcribe",
+           (unsigned long long)(est_test_alloc_calls() - allocs));
+    edgestt_timings tm;
+    CHECK_ST(edgestt_get_timings(s, &tm), EDGESTT_OK);
+    /* 11 s in 5 s windows: at least three unless a window is skipped whole */
+    CHECKF(tm.n_windows >= 3, "%s: %d windows", file, tm.n_windows);
+    const char *code = NULL;
+    float prob = 0.0f;
+    int lang = -1;
+    CHECK_ST(edgestt_get_language(s, &code, &lang, &prob), EDGESTT_OK);
+    CHECK(code && !strcmp(code, "en") && lang == 40 && prob == 1.0f);
+    /* every segment inside the audio, times increasing; text tokens are characters */
+    int64_t prev = 0;
+    for (int i = 0; i < edgestt_n_segments(s); i++) {
+        edgestt_segment sg;
+        CHECK_ST(edgestt_get_segment(s, i, &sg), EDGESTT_OK);
+        CHECKF(sg.t0_ms >= prev - 20 && sg.t1_ms >= sg.t0_ms && sg.t0_ms <= (int64_t)(ns / 16) + 5000,
+               "segment %d: %lld..%lld", i, (long long)sg.t0_ms, (long long)sg.t1_ms);
+        prev = sg.t0_ms;
+    }
+    for (int i = 0; i < edgestt_n_tokens(s); i++) {
+        edgestt_token_data td;
+        CHECK_ST(edgestt_get_token(s, i, &td), EDGESTT_OK);
+        /* never a suppressed special (sot, translate, transcribe, sot_lm, sot_prev, no_speech, notimestamps) */
+        CHECKF(td.id >= 0 && td.id < 298 && td.id != 38 && td.id != 39 && (td.id < 41 || td.id > 46), "token %d", td.id);
+    }
+    /* the same call again gives the same text (the state is reset per call) */
+    char t1[4096], t2[4096];
+    size_t l1, l2;
+    CHECK_ST(edgestt_full_text(s, t1, sizeof t1, &l1), EDGESTT_OK);
+    CHECK_ST(edgestt_transcribe(s, pcm, ns, &p), EDGESTT_OK);
+    CHECK_ST(edgestt_full_text(s, t2, sizeof t2, &l2), EDGESTT_OK);
+    CHECK(l1 == l2 && !strcmp(t1, t2));
+    edgestt_state_free(s);
+    free(pcm);
+    edgestt_close(m);
+}
+
+TEST(kiosk_transcribe_greedy_f32) { check_transcribe("mini-char-f32.gguf", 0); }
+TEST(kiosk_transcribe_beam_q8_0) { check_transcribe("mini-char-q8_0.gguf", LIGHT ? 2 : 5); }
+
+/* ---- convert keeps the layout -------------------------------------------------------------- */
+
+typedef struct membuf {
+    uint8_t *b;
+    size_t n, cap;
+} membuf;
+
+static int mem_sink(void *user, int shard, int n_shards, uint64_t off, const void *data, size_t n) {
+    membuf *m = user;
+    if (shard != 0 || n_shards != 1) return 1;
+    if (off + n > m->cap) {
+        size_t c = (size_t)(off + n) * 2;
+        uint8_t *nb = realloc(m->b, c);
+        if (!nb) return 1;
+        m->b = nb;
+        m->cap = c;
+    }
+    memcpy(m->b + off, data, n);
+    if (off + n > m->n) m->n = (size_t)(off + n);
+    return 0;
+}
+
+static void check_convert(int type) {
+    edgestt_convert_params p;
+    edgestt_convert_params_default(&p);
+    p.type = type;
+    membuf mb = {NULL, 0, 0};
+    edgestt_convert_report r;
+    edgestt_diag d;
+    d.msg[0] = 0;
+    CHECKF(edgestt_convert(est_test_model("mini-char-f32.gguf"), &p, mem_sink, &mb, &r, &d) == EDGESTT_OK, "convert: %s",
+           d.msg);
+    edgestt_model *m = NULL;
+    CHECKF(edgestt_open_memory(mb.b, mb.n, NULL, NULL, 0, &m, &d) == EDGESTT_OK, "open converted: %s", d.msg);
+    edgestt_model_info in;
+    CHECK_ST(edgestt_model_get_info(m, &in), EDGESTT_OK);
+    CHECK(in.n_vocab == 298 && in.n_audio_ctx == 250 && in.n_languages == 1 && in.multilingual == 1);
+    CHECKF(in.n_by_type[type] > 0 && in.n_by_type[EDGESTT_TYPE_F32] > 0, "%lld tensors of type %d",
+           (long long)in.n_by_type[type], type);
+    edgestt_special_tokens st;
+    CHECK_ST(edgestt_special_tokens_get(m, &st), EDGESTT_OK);
+    CHECK(st.eot == 38 && st.lang_first == 40 && st.timestamp_begin == 47 && st.n_languages == 1);
+    CHECK(tok_is(m, 0, " ") && tok_is(m, 13, "l") && tok_is(m, 297, "<|5.00|>"));
+    CHECK(edgestt_check(est_test_model("mini-char-f32.gguf"), 0, &d) == EDGESTT_CHECK_COMPLETE);
+    edgestt_close(m);
+    free(mb.b);
+}
+
+TEST(kiosk_convert_q8_0) { check_convert(EDGESTT_TYPE_Q8_0); }
+TEST(kiosk_convert_q4_0) { check_convert(EDGESTT_TYPE_Q4_0); }
