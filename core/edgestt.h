@@ -494,6 +494,26 @@ EDGESTT_API int edgestt_model_table_find(const edgestt_model_info *info);
  * alignment padding and the header excluded); 0 for an unknown type. */
 EDGESTT_API uint64_t edgestt_model_desc_weight_bytes(const edgestt_model_desc *d, int type);
 
+/* ---- benchmark ------------------------------------------------------------------------------ */
+/* The forward pass timed as whisper.cpp's whisper-bench times it: one encode of a 30 s window
+ * (n_audio_ctx frames: conv front end, encoder blocks, ln_post, every decoder layer's cross K/V),
+ * then n_tokens single-token decoder steps of one sequence at positions 0, 1, ..., n_tokens - 1
+ * (self attention over the growing cache, cross attention over the window, logits).  A warm-up
+ * encode and step come first.  Makes one allocation for a one-slot forward-pass state with its
+ * own pool of n_threads threads, released before returning.  The input is synthetic (a fixed
+ * log-mel pattern, token 0): the kernels' run time does not depend on the values. */
+typedef struct edgestt_bench_result {
+    double encode_ms;            /* one window */
+    double decode_ms_per_token;  /* mean over the n_tokens steps */
+    int n_tokens;
+    size_t state_bytes;          /* the planned forward-pass state (one K/V slot) */
+    uint64_t peak_rss_bytes;     /* the process's peak resident set size afterwards (0 = unknown) */
+} edgestt_bench_result;
+
+/* n_threads >= 1; 1 <= n_tokens <= n_text_ctx.  EDGESTT_E_NOMEM if the state cannot be allocated. */
+EDGESTT_API edgestt_status edgestt_bench(const edgestt_model *model, int n_threads, int n_tokens,
+                                         edgestt_bench_result *out, edgestt_diag *diag);
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,6 +31,7 @@ static int usage(void) {
     fprintf(stderr,
             "usage: edge-stt -m MODEL [options] FILE.wav...\n"
             "       edge-stt info MODEL [--kernels auto|ref|avx2|neon|neondot] [--threads N]\n"
+            "       edge-stt bench -m MODEL [--threads N] [--json] [FILE.wav]\n"
             "       edge-stt version\n"
             "options:\n"
             "  -m, --model FILE       Whisper model (whisper.cpp .bin or GGUF)\n"
@@ -674,6 +675,7 @@ done:
 }
 
 #include "edge-stt-model.h" /* convert, check, models, info --json (examples/edge-stt-model.c) */
+#include "edge-stt-bench.h" /* bench (examples/edge-stt-bench.c) */
 
 int main(int argc, char **argv) {
     if (argc >= 2 && (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))) {
@@ -683,6 +685,7 @@ int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "convert")) return edge_stt_convert(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "check")) return edge_stt_check(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "models")) return edge_stt_models(argc - 2, argv + 2);
+    if (argc >= 2 && !strcmp(argv[1], "bench")) return edge_stt_bench(argc - 2, argv + 2);
     for (int i = 2; argc >= 2 && !strcmp(argv[1], "info") && i < argc; i++)
         if (!strcmp(argv[i], "--json")) return edge_stt_info_json(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "info")) return cmd_info(argc - 2, argv + 2);

@@ -42,6 +42,10 @@ EST_HIDDEN const char *est_port_getenv(const char *name);
 /* ---- clocks ----------------------------------------------------------------------------- */
 EST_HIDDEN uint64_t est_port_now_ns(void);   /* monotonic */
 
+/* ---- process statistics ----------------------------------------------------------------- */
+/* Peak resident set size of the process in bytes (0 where the OS cannot tell). */
+EST_HIDDEN uint64_t est_port_peak_rss_bytes(void);
+
 /* ---- CPU features ----------------------------------------------------------------------- */
 enum {
     EST_CPU_AVX2 = 1u << 0,    /* x86: AVX2 usable (cpuid + OS saves ymm, via xgetbv) */

@@ -3,7 +3,7 @@
 # 1 runtime, 2 usage, 3 model, 4 audio) with one stderr line naming the file, the transcript on
 # stdout (the greedy tr_jfk golden of tests/data/golden/whisper_mini-en-f32.txt), txt/srt/vtt/json
 # files written atomically (no .part left), --files-from and --shard, and a failing file among good
-# ones.  usage: tests/test_cli.sh [EDGE_STT] [MODELS_DIR] [DATA_DIR]
+# ones; edge-stt bench (--json keys, exit codes).  usage: tests/test_cli.sh [EDGE_STT] [MODELS_DIR] [DATA_DIR]
 set -u
 prog=${1:-build/native/edge-stt}
 models=${2:-build/testmodels}
@@ -116,6 +116,31 @@ fi
 if expect 1 "unwritable output" -- "$prog" -m "$model" $fast -o txt --output-dir "$tmp/nodir" "$wav"; then
   grep -q "nodir/jfk.txt" "$tmp/err" || bad "unwritable output: '$(cat "$tmp/err")'"
 fi
+
+# bench: one JSON object with the documented keys, every timing and size positive
+if expect 0 "bench --json" -- "$prog" bench -m "$model" --threads 2 --tokens 8 --json "$wav"; then
+  if command -v python3 >/dev/null 2>&1; then
+    python3 - "$tmp/out" <<'EOF' || bad "bench --json: $(head -c 400 "$tmp/out")"
+import json, sys
+j = json.load(open(sys.argv[1], encoding="utf-8"))
+for k in ("load_ms", "encode_ms", "decode_ms_per_token", "arena_bytes", "peak_rss_bytes", "e2e_ms"):
+    assert isinstance(j[k], (int, float)) and j[k] > 0, (k, j.get(k))
+assert j["kernels"] in ("ref", "avx2", "neon", "neondot"), j["kernels"]
+assert j["decode_tokens"] == 8 and j["threads"] == 2, j
+assert j["arena_bytes"] == j["model_arena_bytes"] + j["state_arena_bytes"], j
+EOF
+  else
+    for k in load_ms encode_ms decode_ms_per_token arena_bytes peak_rss_bytes kernels; do
+      grep -q "\"$k\": " "$tmp/out" || bad "bench --json: no $k in $(head -c 400 "$tmp/out")"
+    done
+  fi
+fi
+expect 0 "bench text" -- "$prog" bench -m "$model" --tokens 4 --kernels ref &&
+  { grep -q "^encode .* ms" "$tmp/out" && grep -q "(ref, 1 threads)" "$tmp/out" || bad "bench text: $(cat "$tmp/out")"; }
+expect 2 "bench without a model" -- "$prog" bench --json
+expect 2 "bench bad threads" -- "$prog" bench -m "$model" --threads 0
+expect 3 "bench missing model" -- "$prog" bench -m "$tmp/none.gguf"
+expect 4 "bench missing audio" -- "$prog" bench -m "$model" --tokens 4 "$tmp/none.wav"
 
 echo "test_cli: $passes passed, $fails failed"
 [ "$fails" = 0 ]
