@@ -151,6 +151,12 @@ $(BENCHK): $(BUILD)/obj/kernels/bench/bench_kernels.o $(INTLIB)
 bench: $(PROG) $(TESTMODEL_STAMP) $(BENCHK)
 	$(BENCHK) $(BENCH_ARGS)
 
+# edge-stt against whisper.cpp (../shared/peer/whisper-cpp.sh) on the same generated tiny/base .bin
+# files (F16; Q8_0/Q4_0 made by the peer's quantize tool): ours/peer ratios, THREADS=2 ROUNDS=3.
+.PHONY: bench-peer
+bench-peer: $(PROG) $(GEN)
+	tests/bench_peer.sh $(PROG) $(GEN) build/benchmodels
+
 # The README's first command: build, generate a seeded random tiny model (whisper.cpp layout,
 # Q8_0), and show what the engine sees in it.
 DEMO_MODEL := build/models/tiny-en-q8_0.bin

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# bench_peer.sh - edge-stt against whisper.cpp (the peer, ../shared/peer/whisper-cpp.sh) on the same
+# model files: generated tiny and base .bin (seeded random weights, whisper.cpp layout, F16), and
+# their Q8_0 / Q4_0 made by the peer's own quantize tool, so both engines read identical bytes.
+# Per model the two benches run alternately ROUNDS times and the best (smallest) time of each side
+# is kept; the table gives encoder ms for one 30 s window and decoder ms per token (256
+# single-token steps for both), and ours/peer ratios.  A benchmark, never a test: numbers depend
+# on the machine and its load (the load average is printed with them).
+#
+#   tests/bench_peer.sh [EDGE_STT] [GEN] [DIR]     env: THREADS (2), ROUNDS (3), SIZES ("tiny base"),
+#                                                  TYPES ("f16 q8_0 q4_0"), PEER_SH
+set -euo pipefail
+prog=${1:-build/native/edge-stt}
+gen=${2:-build/native/whisper-gen}
+dir=${3:-build/benchmodels}
+THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-3}
+SIZES=${SIZES:-tiny base}
+TYPES=${TYPES:-f16 q8_0 q4_0}
+PEER_SH=${PEER_SH:-$(cd "$(dirname "$0")/../.." && pwd)/shared/peer/whisper-cpp.sh}
+[ -f "$PEER_SH" ] || { echo "bench-peer: no peer script at $PEER_SH (set PEER_SH)"; exit 2; }
+mkdir -p "$dir"
+
+# model files: F16 from the generator, the quantized ones from the peer's whisper-quantize
+for s in $SIZES; do
+  [ -s "$dir/$s-f16.bin" ] || "$gen" --size "$s" --layout bin --type f16 -o "$dir/$s-f16.bin" >/dev/null
+  for t in $TYPES; do
+    [ "$t" = f16 ] && continue
+    [ -s "$dir/$s-$t.bin" ] || bash "$PEER_SH" quantize "$dir/$s-f16.bin" "$dir/$s-$t.bin" "$t" >/dev/null 2>&1 ||
+      { echo "bench-peer: peer quantize $s $t failed"; exit 1; }
+  done
+done
+
+min() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b + 0 < a + 0) print b; else print a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+echo "bench-peer: $THREADS threads, best of $ROUNDS alternating runs; $(uname -m), $(nproc) cores;" \
+     "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-10s %-5s | %10s %10s %6s | %12s %12s %6s\n' model type "enc ours" "enc peer" ratio \
+       "dec/tok ours" "dec/tok peer" ratio
+for s in $SIZES; do
+  for t in $TYPES; do
+    f=$dir/$s-$t.bin
+    eo="" ep="" do_="" dp=""
+    for ((r = 0; r < ROUNDS; r++)); do
+      j=$("$prog" bench -m "$f" --threads "$THREADS" --json)
+      e=$(printf '%s' "$j" | sed -n 's/.*"encode_ms": \([0-9.]*\).*/\1/p')
+      d=$(printf '%s' "$j" | sed -n 's/.*"decode_ms_per_token": \([0-9.]*\).*/\1/p')
+      eo=$(min "$eo" "$e")
+      do_=$(min "$do_" "$d")
+      p=$(THREADS=$THREADS bash "$PEER_SH" bench "$f")
+      e=$(printf '%s\n' "$p" | sed -n 's/.*encode time = *\([0-9.]*\) ms.*/\1/p')
+      d=$(printf '%s\n' "$p" | sed -n 's/.*decode time = .*( *\([0-9.]*\) ms per run).*/\1/p')
+      [ -n "$e" ] && [ -n "$d" ] || { echo "bench-peer: cannot parse the peer's output:"; echo "$p"; exit 1; }
+      ep=$(min "$ep" "$e")
+      dp=$(min "$dp" "$d")
+    done
+    printf '%-10s %-5s | %10.1f %10.1f %6s | %12.3f %12.3f %6s\n' "$s" "$t" "$eo" "$ep" "$(ratio "$eo" "$ep")" \
+           "$do_" "$dp" "$(ratio "$do_" "$dp")"
+  done
+done
+echo "bench-peer: load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
