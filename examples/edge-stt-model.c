@@ -1,6 +1,8 @@
 /*
  * edge-stt-model.c - model tooling subcommands of the edge-stt program (public API only):
  *   edge-stt convert IN OUT.gguf [--type f32|f16|q8_0|q4_0] [--shard-size MB] [--keep PATTERN=TYPE]...
+ *                                       IN: a whisper.cpp .bin, a GGUF, or a Hugging Face checkpoint
+ *                                       (directory with model.safetensors + config.json + vocab.json)
  *   edge-stt check MODEL [--quick]      exit 0 complete, 3 incomplete, 4 corrupt, 5 unsupported
  *   edge-stt models                     the Whisper family table
  *   edge-stt info MODEL --json [--beam N] [--threads N] [--max-audio WINDOWS]
@@ -110,7 +112,9 @@ int edge_stt_convert(int argc, char **argv) {
     return 0;
 usage:
     fprintf(stderr, "usage: edge-stt convert IN OUT.gguf [--type f32|f16|q8_0|q4_0] [--shard-size MB] "
-                    "[--keep PATTERN=TYPE]...\n");
+                    "[--keep PATTERN=TYPE]...\n"
+                    "       IN: ggml-*.bin, a .gguf, or a Hugging Face Whisper checkpoint directory (or its\n"
+                    "           model.safetensors) with config.json, vocab.json [, added_tokens.json]\n");
     return 2;
 }
 

@@ -142,5 +142,28 @@ expect 2 "bench bad threads" -- "$prog" bench -m "$model" --threads 0
 expect 3 "bench missing model" -- "$prog" bench -m "$tmp/none.gguf"
 expect 4 "bench missing audio" -- "$prog" bench -m "$model" --tokens 4 "$tmp/none.wav"
 
+# a Hugging Face checkpoint written by an independent (stdlib Python) writer: convert, the tensors
+# and vocabulary checked by that script, check, and a transcription run on the result
+hfw="$(dirname "$0")/reference/make_hf_checkpoint.py"
+if command -v python3 >/dev/null 2>&1 && python3 "$hfw" "$tmp/hf" --dtype bf16 --seed 7 >"$tmp/out" 2>"$tmp/err"; then
+  if expect 0 "convert HF checkpoint" -- "$prog" convert "$tmp/hf" "$tmp/hf.gguf" --type f32; then
+    python3 "$hfw" --verify "$tmp/hf" "$tmp/hf.gguf" >"$tmp/out" 2>&1 || bad "HF conversion: $(tail -2 "$tmp/out")"
+    expect 0 "check HF conversion" -- "$prog" check "$tmp/hf.gguf"
+    expect 0 "transcribe HF conversion" -- "$prog" -m "$tmp/hf.gguf" $fast "$wav"
+  fi
+  expect 0 "convert HF model.safetensors q8_0" -- "$prog" convert "$tmp/hf/model.safetensors" "$tmp/hf8.gguf" --type q8_0
+  rm "$tmp/hf/vocab.json"
+  if expect 3 "convert HF without vocab.json" -- "$prog" convert "$tmp/hf" "$tmp/hfx.gguf" --type f32; then
+    grep -q "vocab.json" "$tmp/err" && [ ! -e "$tmp/hfx.gguf" ] && [ ! -e "$tmp/hfx.gguf.part" ] ||
+      bad "HF without vocab.json: '$(cat "$tmp/err")'"
+  fi
+else
+  echo "test_cli: no python3 (or it failed: $(head -c 200 "$tmp/err")); HF checkpoint cases skipped"
+fi
+mkdir "$tmp/empty"
+if expect 3 "convert a directory without a checkpoint" -- "$prog" convert "$tmp/empty" "$tmp/e.gguf"; then
+  grep -q "model.safetensors" "$tmp/err" || bad "empty dir: '$(cat "$tmp/err")'"
+fi
+
 echo "test_cli: $passes passed, $fails failed"
 [ "$fails" = 0 ]
