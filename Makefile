@@ -115,6 +115,32 @@ models: $(TESTMODEL_STAMP)
 
 TEST_ARGS := --data tests/data --models $(TESTMODELS)
 
+# The embedded default model (examples/edge-stt-embed.c): EMBED_MODEL is linked into edge-stt and
+# firmware-embedded with .incbin (.rodata, 64-byte aligned) and used when -m is omitted.  Default:
+# the shipped Q8_0 model (models/*-q8_0.gguf); EMBED_MODEL= builds without one.  The stamp file
+# rebuilds the stub when the choice changes.
+EMBED_MODEL ?= $(firstword $(wildcard models/*-q8_0.gguf))
+EMBED_OBJ   := $(BUILD)/obj/examples/edge-stt-embed.o
+EMBED_STAMP := $(BUILD)/embed-model.txt
+.PHONY: FORCE
+FORCE:
+$(EMBED_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(abspath $(EMBED_MODEL))' | cmp -s - $@ || echo '$(abspath $(EMBED_MODEL))' > $@
+$(EMBED_OBJ): $(EMBED_STAMP) $(EMBED_MODEL)
+ifneq ($(EMBED_MODEL),)
+$(EMBED_OBJ): override CFLAGS += -DEDGE_STT_EMBED_PATH='"$(abspath $(EMBED_MODEL))"' -DEDGE_STT_EMBED_NAME='"$(notdir $(EMBED_MODEL))"'
+endif
+
+# A firmware-style program (no filesystem, no heap): the embedded model and FIRMWARE_WAV linked in.
+FIRMWARE     := $(BUILD)/firmware-embedded
+FIRMWARE_WAV ?= tests/data/jfk.wav
+$(BUILD)/obj/examples/firmware-embedded.o: $(FIRMWARE_WAV)
+$(BUILD)/obj/examples/firmware-embedded.o: override CFLAGS += -DFW_WAV_PATH='"$(abspath $(FIRMWARE_WAV))"'
+$(FIRMWARE): $(BUILD)/obj/examples/firmware-embedded.o $(EMBED_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+all: $(FIRMWARE)
+
 test: $(TESTBIN) $(LIB) $(PROG) $(TESTMODEL_STAMP)
 	@tests/run_all.sh $(TESTBIN) $(PROG) $(LIB) $(TESTMODELS) tests/data $(LIB_OBJ)
 

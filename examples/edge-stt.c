@@ -24,14 +24,16 @@
 #include <unistd.h>
 
 #include "edgestt.h"
+#include "edge-stt-embed.h" /* the model linked into the program (examples/edge-stt-embed.c) */
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_MODEL = 3, EXIT_AUDIO = 4 };
 
 static int usage(void) {
     fprintf(stderr,
-            "usage: edge-stt -m MODEL [options] FILE.wav...\n"
-            "       edge-stt info MODEL [--kernels auto|ref|avx2|neon|neondot] [--threads N]\n"
+            "usage: edge-stt [-m MODEL] [options] FILE.wav...   (no -m: the embedded model, if built with one)\n"
+            "       edge-stt info [MODEL] [--kernels auto|ref|avx2|neon|neondot] [--threads N]\n"
             "       edge-stt bench -m MODEL [--threads N] [--json] [FILE.wav]\n"
+            "       edge-stt eval [-m MODEL] --manifest FILE [--json] [--per-file]   (edge-stt eval --help)\n"
             "       edge-stt version\n"
             "options:\n"
             "  -m, --model FILE       Whisper model (whisper.cpp .bin or GGUF)\n"
@@ -85,12 +87,15 @@ static int cmd_info(int argc, char **argv) {
         else if (argv[i][0] == '-' || path) return usage();
         else path = argv[i];
     }
-    if (!path) return usage();
+    size_t embedded_size = 0;
+    edge_stt_embedded_model(&embedded_size);
+    if (!path && !embedded_size) return usage();
     edgestt_diag d;
     d.msg[0] = 0;
     edgestt_model *m = NULL;
     double t0 = now_ms();
-    int st = edgestt_open(path, &p, NULL, 0, &m, &d);
+    int st = edge_stt_open_model(path, &p, &m, &d); /* no path: the embedded model */
+    if (!path) path = edge_stt_embedded_name();
     double t1 = now_ms();
     if (st) {
         report(path, diag_or(&d, st));
@@ -630,8 +635,10 @@ static int cmd_transcribe(int argc, char **argv) {
     if (o.files_from && read_list(o.files_from, &files, &n_files, &cap, why, sizeof why)) {
         FAIL(EXIT_USAGE, report(o.files_from, why));
     }
-    if (!o.model || n_files == 0) {
-        if (!o.model) fprintf(stderr, "edge-stt: no model (-m MODEL)\n");
+    size_t embedded_size = 0;
+    edge_stt_embedded_model(&embedded_size);
+    if ((!o.model && !embedded_size) || n_files == 0) {
+        if (!o.model && !embedded_size) fprintf(stderr, "edge-stt: no model (-m MODEL; this program has none embedded)\n");
         else fprintf(stderr, "edge-stt: no input files\n");
         FAIL(EXIT_USAGE, usage());
     }
@@ -644,7 +651,9 @@ static int cmd_transcribe(int argc, char **argv) {
     d.msg[0] = 0;
     edgestt_model *m = NULL;
     double t0 = now_ms();
-    int st = edgestt_open(o.model, &mp, NULL, 0, &m, &d);
+    const char *open_path = o.model; /* NULL: the embedded model, from memory */
+    if (!o.model) o.model = edge_stt_embedded_name();
+    int st = edge_stt_open_model(open_path, &mp, &m, &d);
     if (st) {
         report(o.model, diag_or(&d, st));
         rc = st == EDGESTT_E_INVALID_ARG ? EXIT_USAGE : EXIT_MODEL;
@@ -675,6 +684,7 @@ done:
 }
 
 #include "edge-stt-model.h" /* convert, check, models, info --json (examples/edge-stt-model.c) */
+#include "edge-stt-eval.h"  /* eval (examples/edge-stt-eval.c) */
 #include "edge-stt-bench.h" /* bench (examples/edge-stt-bench.c) */
 
 int main(int argc, char **argv) {
@@ -686,6 +696,7 @@ int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "check")) return edge_stt_check(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "models")) return edge_stt_models(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "bench")) return edge_stt_bench(argc - 2, argv + 2);
+    if (argc >= 2 && !strcmp(argv[1], "eval")) return edge_stt_eval(argc - 2, argv + 2);
     for (int i = 2; argc >= 2 && !strcmp(argv[1], "info") && i < argc; i++)
         if (!strcmp(argv[i], "--json")) return edge_stt_info_json(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "info")) return cmd_info(argc - 2, argv + 2);

@@ -34,7 +34,12 @@ expect 0 "version" -- "$prog" version
 expect 2 "no arguments" -- "$prog"
 expect 2 "unknown option" -- "$prog" -m "$model" --frobnicate "$wav"
 expect 2 "no input files" -- "$prog" -m "$model"
-expect 2 "no model" -- "$prog" "$wav"
+# no -m: the embedded model when the program was built with one (make EMBED_MODEL=...), else a usage error
+if "$prog" info >/dev/null 2>&1; then
+  expect 0 "embedded model" -- "$prog" --greedy --no-fallback --quiet "$wav"
+else
+  expect 2 "no model" -- "$prog" "$wav"
+fi
 expect 2 "bad -o" -- "$prog" -m "$model" -o pdf "$wav"
 expect 2 "bad --beam" -- "$prog" -m "$model" --beam 0 "$wav"
 expect 2 "bad --shard" -- "$prog" -m "$model" --shard 2/2 "$wav"
@@ -164,6 +169,24 @@ mkdir "$tmp/empty"
 if expect 3 "convert a directory without a checkpoint" -- "$prog" convert "$tmp/empty" "$tmp/e.gguf"; then
   grep -q "model.safetensors" "$tmp/err" || bad "empty dir: '$(cat "$tmp/err")'"
 fi
+
+# edge-stt eval: the greedy jfk transcript above ("permission spa prot sidney commissioners") against
+# two references counted by hand: 1 word edit (sidney/sydney) + 3 (see test_eval_score.c) = 4 of 10
+mkdir "$tmp/ev" && cp "$wav" "$tmp/ev/a.wav"
+printf '# comment\na.wav\tPermission, spa; Prot Sydney commissioners!\n\n%s\tpermission to spa the commissioners\n' \
+  "$tmp/ev/a.wav" >"$tmp/ev/m.tsv"
+if expect 0 "eval" -- "$prog" eval -m "$model" --manifest "$tmp/ev/m.tsv" --greedy --no-fallback; then
+  grep -q "^WER 40.00 % (4 / 10 words)" "$tmp/out" || bad "eval: '$(cat "$tmp/out")'"
+fi
+if expect 0 "eval --json --per-file" -- "$prog" eval -m "$model" --manifest "$tmp/ev/m.tsv" --greedy --no-fallback --json --per-file; then
+  grep -q '"files": 2,' "$tmp/out" && grep -q '"wer": 40.0000' "$tmp/out" && grep -q '"word_errors": 1, "ref_words": 5, "char_errors": 1' "$tmp/out" ||
+    bad "eval --json: '$(cat "$tmp/out")'"
+fi
+printf 'a.wav no tab here\n' >"$tmp/ev/bad.tsv"
+expect 2 "eval manifest without a TAB" -- "$prog" eval -m "$model" --manifest "$tmp/ev/bad.tsv"
+expect 2 "eval without a manifest" -- "$prog" eval -m "$model"
+printf 'none.wav\tx\n' >"$tmp/ev/missing.tsv"
+expect 1 "eval with a missing WAV" -- "$prog" eval -m "$model" --manifest "$tmp/ev/missing.tsv"
 
 echo "test_cli: $passes passed, $fails failed"
 [ "$fails" = 0 ]
