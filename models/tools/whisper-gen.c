@@ -661,6 +661,8 @@ int main(int argc, char **argv) {
             gen_one(test_dir, "mini", "multi", "f16", g, DEFAULT_SEED);
             gen_one(test_dir, "mini", "v3", "f16", g, DEFAULT_SEED);
             gen_one(test_dir, "tiny", "en", "f16", g, DEFAULT_SEED);
+            gen_one(test_dir, "tiny", "en", "q8_0", g, DEFAULT_SEED); /* tests/test_e2e.c: layouts agree */
+            gen_one(test_dir, "tiny", "en", "q4_0", g, DEFAULT_SEED);
         }
         gen_one(test_dir, "mini", "char", "f32", 1, DEFAULT_SEED);
         gen_one(test_dir, "mini", "char", "q8_0", 1, DEFAULT_SEED);
