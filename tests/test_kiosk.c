@@ -4,12 +4,18 @@
  * n_vocab 298, a 5 s window, n_audio_ctx 250, n_text_ctx 96) opens, its tokens decode to text,
  * the decoder prompt is [sot, <|en|>, <|transcribe|>] without language detection, the space token
  * is never suppressed, transcription over several short windows allocates nothing, and convert
- * turns the F32 file into Q8_0 / Q4_0 keeping the token keys.
+ * turns the F32 file into Q8_0 / Q4_0 keeping the token keys.  Against tests/reference/kiosk_ref.py
+ * (float64 PyTorch, tests/data/golden/whisper_kiosk_mini-char-f32.txt): the 5 s window's log-mel of
+ * 4 s of jfk.wav, encoder rows, the logits after the prompt and the greedy no-timestamps tokens
+ * through the public transcription API.
  */
 #include <stdlib.h>
 
+#include <math.h>
+
 #include "../core/decode.h"
 #include "../core/model.h"
+#include "../models/whisper_run.h"
 #include "test.h"
 
 #if defined(__aarch64__) || defined(__arm__)
@@ -280,3 +286,104 @@ static void check_convert(int type) {
 
 TEST(kiosk_convert_q8_0) { check_convert(EDGESTT_TYPE_Q8_0); }
 TEST(kiosk_convert_q4_0) { check_convert(EDGESTT_TYPE_Q4_0); }
+
+/* ---- against the PyTorch reference (kiosk_ref.py) ------------------------------------------ */
+
+static double max_rel(const double *want, const float *got, int n) {
+    double err = 0.0, mx = 0.0;
+    for (int i = 0; i < n; i++) {
+        err = fmax(err, fabs((double)got[i] - want[i]));
+        mx = fmax(mx, fabs(want[i]));
+    }
+    return mx > 0.0 ? err / mx : err;
+}
+
+static int ws_decode(void *ctx, int slot, const int *t, int n, int n_past, float **logits) {
+    int st = est_whisper_decode(ctx, slot, t, n, n_past);
+    *logits = est_whisper_logits(ctx, slot);
+    return st;
+}
+static int ws_batch(void *ctx, const int *slots, const int *t, int n, int n_past) {
+    return est_whisper_decode_batch(ctx, slots, t, n, n_past);
+}
+static float *ws_logits(void *ctx, int slot) { return est_whisper_logits(ctx, slot); }
+static void ws_copy(void *ctx, int dst, int src, int n_pos) { est_whisper_kv_copy(ctx, dst, src, n_pos); }
+
+TEST(kiosk_reference_golden) {
+    gold g;
+    CHECK(gold_load(&g, "kiosk_mini-char-f32"));
+    edgestt_model *m = open_kiosk("mini-char-f32.gguf");
+    CHECK(m);
+    size_t ns = 0;
+    float *pcm = load_wav("jfk.wav", &ns);
+    CHECK(pcm && ns > 64000);
+    ns = 64000; /* the golden's --seconds 4 */
+    const int nm = m->hp.n_mels, nf = 2 * m->hp.n_audio_ctx, n = m->hp.n_audio_state, V = m->hp.n_vocab;
+    static double want[4096];
+    /* the window's log-mel: the first 4 frames of every bin */
+    float *mel = malloc((size_t)nm * (size_t)nf * sizeof(float));
+    CHECK(mel);
+    CHECK_ST(edgestt_log_mel(m, pcm, ns, mel, (size_t)nm * (size_t)nf), EDGESTT_OK);
+    CHECK(gold_get(&g, "mel.first_frames", want, 4096) == 4 * nm);
+    float got[4096];
+    for (int f = 0; f < 4; f++)
+        for (int b = 0; b < nm; b++) got[f * nm + b] = mel[(size_t)b * (size_t)nf + (size_t)f];
+    double e_mel = max_rel(want, got, 4 * nm);
+    CHECKF(e_mel < 1e-5, "log-mel rel err %.3g", e_mel);
+    /* encoder rows and the logits after [sot, <|en|>, <|transcribe|>, <|notimestamps|>] */
+    est_arena a;
+    est_arena_init_measure(&a);
+    est_whisper_state *ws = NULL;
+    CHECK_ST(est_whisper_state_plan(m, 1, 2, &a, &ws), EDGESTT_OK);
+    size_t need = est_arena_required(&a);
+    void *mem = malloc(need);
+    CHECK(mem);
+    est_arena_init(&a, mem, need);
+    CHECK_ST(est_whisper_state_plan(m, 1, 2, &a, &ws), EDGESTT_OK);
+    CHECK_ST(est_whisper_encode(ws, mel), EDGESTT_OK);
+    const float *enc = est_whisper_encoder_out(ws);
+    CHECK(gold_get(&g, "enc.row0", want, 4096) == n);
+    double e0 = max_rel(want, enc, n);
+    CHECK(gold_get(&g, "enc.row_last", want, 4096) == n);
+    double e1 = max_rel(want, enc + (size_t)(m->hp.n_audio_ctx - 1) * (size_t)n, n);
+    double sum = 0.0;
+    for (size_t i = 0; i < (size_t)m->hp.n_audio_ctx * (size_t)n; i++) sum += fabs((double)enc[i]);
+    CHECK(gold_get(&g, "enc.abs_sum", want, 1) == 1);
+    CHECKF(e0 < 1e-4 && e1 < 1e-4 && fabs(sum - want[0]) < 1e-4 * want[0], "encoder rel err %.3g %.3g, |sum| %.6f vs %.6f",
+           e0, e1, sum, want[0]);
+    const int prompt[4] = {39, 40, 42, 46};
+    CHECK_ST(est_whisper_decode(ws, 0, prompt, 4, 0), EDGESTT_OK);
+    CHECK(gold_get(&g, "greedy.logits0", want, 4096) == V);
+    double el = max_rel(want, est_whisper_logits(ws, 0), V);
+    CHECKF(el < 1e-4, "logits rel err %.3g", el);
+    printf("  kiosk mini-char-f32 vs kiosk_ref.py: mel %.2g, encoder %.2g / %.2g, logits %.2g\n", e_mel, e0, e1, el);
+    /* greedy without timestamps on the forward pass: the reference's tokens (margins >= 0.25) */
+    est_arena da;
+    est_arena_init_measure(&da);
+    est_decoder dec;
+    CHECK_ST(est_decoder_plan(&m->tok, m->hp.n_text_ctx, 1, 2, 64, &da, &dec), EDGESTT_OK);
+    size_t dneed = est_arena_required(&da);
+    void *dmem = malloc(dneed);
+    CHECK(dmem);
+    est_arena_init(&da, dmem, dneed);
+    CHECK_ST(est_decoder_plan(&m->tok, m->hp.n_text_ctx, 1, 2, 64, &da, &dec), EDGESTT_OK);
+    est_dec_backend be = {ws, ws_decode, ws_batch, ws_logits, ws_copy};
+    est_dec_options o;
+    est_dec_options_default(&o);
+    o.language_token = 40;
+    o.without_timestamps = 1;
+    est_dec_result res;
+    edgestt_diag d;
+    CHECK_ST(est_decode_run(&dec, &be, &o, &res, &d), EDGESTT_OK);
+    int nt = gold_get(&g, "greedy.tokens", want, 4096);
+    CHECKF(nt == res.n_tokens, "%d tokens, reference %d", res.n_tokens, nt);
+    for (int i = 0; i < nt && i < res.n_tokens; i++)
+        CHECKF(res.tokens[i] == (int)want[i], "token %d: %d, reference %d", i, res.tokens[i], (int)want[i]);
+    free(dmem);
+    est_whisper_state_release(ws);
+    free(mem);
+    free(mel);
+    free(pcm);
+    free(g.text);
+    edgestt_close(m);
+}
