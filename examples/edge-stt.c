@@ -25,6 +25,7 @@
 
 #include "edgestt.h"
 #include "edge-stt-embed.h" /* the model linked into the program (examples/edge-stt-embed.c) */
+#include "edge-stt-vad.h"   /* --vad (examples/edge-stt-vad.c) */
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_MODEL = 3, EXIT_AUDIO = 4 };
 
@@ -52,6 +53,9 @@ static int usage(void) {
             "  --shard I/N            only the inputs whose index modulo N is I (0 <= I < N)\n"
             "  --kernels NAME         auto, ref, avx2, neon, neondot\n"
             "  --seed N               sampling seed at temperature > 0\n"
+            "  --vad                  transcribe only the speech (Silero VAD v5); times stay in the file's timeline\n"
+            "  --vad-model FILE       the VAD model (default: $EDGESTT_VAD_MODEL, models/silero-vad-v5.gguf of the\n"
+            "                         build tree, <prefix>/share/edge-stt/silero-vad-v5.gguf)\n"
             "  --quiet                no progress or notes on stderr (errors still)\n");
     return EXIT_USAGE;
 }
@@ -224,10 +228,14 @@ typedef struct options {
     const char *model, *output_dir, *files_from, *kernels;
     int formats, quiet, shard_i, shard_n;
     edgestt_full_params fp;
+    int vad;                /* --vad: transcribe only the speech */
+    const char *vad_model;  /* --vad-model */
+    edgestt_vad *vad_handle;
 } options;
 
 typedef struct file_timing {
     double load_ms, audio_ms, total_ms;
+    const edge_stt_vad_map *vad_map; /* --vad: times of the cut audio -> the file's (NULL: as is) */
 } file_timing;
 
 /* Text of segment i (malloc'd into *buf, grown as needed); returns its length. */
@@ -299,6 +307,8 @@ static void render(sbuf *b, int fmt, const edgestt_state *s, const edgestt_model
     for (int i = 0; i < n_seg; i++) {
         edgestt_segment sg;
         edgestt_get_segment(s, i, &sg);
+        sg.t0_ms = edge_stt_vad_map_ms(ft->vad_map, sg.t0_ms);
+        sg.t1_ms = edge_stt_vad_map_ms(ft->vad_map, sg.t1_ms);
         size_t len = segment_text(s, i, &tb, &tcap), tb0, te;
         trim(tb ? tb : "", len, &tb0, &te);
         if (fmt == FMT_JSON) {
@@ -314,6 +324,8 @@ static void render(sbuf *b, int fmt, const edgestt_state *s, const edgestt_model
                 const char *tx = "";
                 size_t tl = 0;
                 edgestt_get_token(s, sg.first_token + k, &td);
+                td.t0_ms = edge_stt_vad_map_ms(ft->vad_map, td.t0_ms);
+                td.t1_ms = edge_stt_vad_map_ms(ft->vad_map, td.t1_ms);
                 edgestt_token_bytes(m, td.id, &tx, &tl);
                 sb_printf(b, "%s{\"id\": %d, \"text\": ", k ? ", " : "", td.id);
                 sb_json(b, tx, tl);
@@ -454,25 +466,44 @@ static int run_file(const options *o, edgestt_model *m, edgestt_state *s, const 
     char why[512];
     float *pcm = NULL;
     size_t n = 0;
-    file_timing ft = {load_ms, 0.0, 0.0};
+    file_timing ft = {load_ms, 0.0, 0.0, NULL};
     double t0 = now_ms();
     if (read_audio(path, &pcm, &n, why, sizeof why)) {
         report(path, why);
         return EXIT_AUDIO;
     }
     ft.audio_ms = now_ms() - t0;
+    edge_stt_vad_map vmap = {NULL, 0};
+    if (o->vad_handle) { /* --vad: only the speech, joined; times mapped back when rendering */
+        float *cut = NULL;
+        size_t n_cut = 0;
+        int bad = edge_stt_vad_cut(o->vad_handle, pcm, n, &cut, &n_cut, &vmap);
+        free(pcm);
+        if (bad) {
+            report(path, "voice activity detection failed (out of memory)");
+            return EXIT_RUNTIME;
+        }
+        pcm = cut;
+        n = n_cut;
+        ft.vad_map = &vmap;
+        if (!o->quiet)
+            fprintf(stderr, "edge-stt: %s: %zu speech segment%s, %.2f s of speech\n", path, vmap.n, vmap.n == 1 ? "" : "s",
+                    (double)(n_cut - (vmap.n ? (vmap.n - 1) * 1600 : 0)) / 16000.0);
+    }
     edgestt_full_params fp = o->fp;
     progress_ctx pc = {path};
     if (!o->quiet && isatty(2)) {
         fp.progress = on_progress;
         fp.progress_user = &pc;
     }
-    int st = edgestt_transcribe(s, pcm, n, &fp);
+    static const float no_speech[1] = {0.0f}; /* --vad found none: transcribe nothing */
+    int st = edgestt_transcribe(s, pcm ? pcm : no_speech, pcm ? n : 0, &fp);
     if (fp.progress) fprintf(stderr, "\r\033[K");
     free(pcm);
     ft.total_ms = now_ms() - t0;
     if (st) { /* a bad option value (e.g. a language the model lacks) is a usage error */
         report(path, edgestt_state_error(s)[0] ? edgestt_state_error(s) : edgestt_strerror(st));
+        edge_stt_vad_map_free(&vmap);
         return st == EDGESTT_E_INVALID_ARG ? EXIT_USAGE : EXIT_RUNTIME;
     }
     int rc = 0;
@@ -484,6 +515,7 @@ static int run_file(const options *o, edgestt_model *m, edgestt_state *s, const 
         fflush(stdout);
         if (b.oom) report(path, "out of memory"), rc = EXIT_RUNTIME;
         free(b.p);
+        edge_stt_vad_map_free(&vmap);
         return rc;
     }
     static const struct {
@@ -511,6 +543,7 @@ static int run_file(const options *o, edgestt_model *m, edgestt_state *s, const 
         }
         free(b.p);
     }
+    edge_stt_vad_map_free(&vmap);
     return rc;
 }
 
@@ -603,6 +636,7 @@ static int cmd_transcribe(int argc, char **argv) {
         else if (!strcmp(a, "--prompt") && v) o.fp.initial_prompt = v;
         else if (!strcmp(a, "--files-from") && v) o.files_from = v;
         else if (!strcmp(a, "--kernels") && v) o.kernels = v;
+        else if (!strcmp(a, "--vad-model") && v) o.vad_model = v, o.vad = 1;
         else if (!strcmp(a, "--shard") && v) {
             int si, sn, used = 0;
             if (sscanf(v, "%d/%d%n", &si, &sn, &used) != 2 || v[used] || sn < 1 || si < 0 || si >= sn)
@@ -616,6 +650,7 @@ static int cmd_transcribe(int argc, char **argv) {
             else if (!strcmp(a, "--no-fallback")) o.fp.temperature_inc = 0.0f;
             else if (!strcmp(a, "--translate")) o.fp.task = EDGESTT_TASK_TRANSLATE;
             else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) o.quiet = 1;
+            else if (!strcmp(a, "--vad")) o.vad = 1;
             else if (!strcmp(a, "-h") || !strcmp(a, "--help")) FAIL(0, usage());
             else if (a[0] == '-' && a[1]) FAIL(EXIT_USAGE, (fprintf(stderr, "edge-stt: unknown option or missing value: %s\n", a), usage()));
             else {
@@ -667,6 +702,17 @@ static int cmd_transcribe(int argc, char **argv) {
         edgestt_close(m);
         goto done;
     }
+    if (o.vad) { /* --vad: the VAD model beside the Whisper model */
+        const char *vpath = NULL;
+        d.msg[0] = 0;
+        if ((st = edge_stt_vad_open(o.vad_model, &o.vad_handle, &vpath, &d)) != 0) {
+            report(vpath, diag_or(&d, st));
+            rc = EXIT_MODEL;
+            edgestt_state_free(s);
+            edgestt_close(m);
+            goto done;
+        }
+    }
     double load_ms = now_ms() - t0;
     int n_run = 0;
     for (int i = 0; i < n_files; i++) n_run += i % o.shard_n == o.shard_i;
@@ -675,6 +721,7 @@ static int cmd_transcribe(int argc, char **argv) {
         int r = run_file(&o, m, s, files[i], load_ms, n_run);
         if (r && !rc) rc = r;
     }
+    edgestt_vad_close(o.vad_handle);
     edgestt_state_free(s);
     edgestt_close(m);
 done:

@@ -188,5 +188,22 @@ expect 2 "eval without a manifest" -- "$prog" eval -m "$model"
 printf 'none.wav\tx\n' >"$tmp/ev/missing.tsv"
 expect 1 "eval with a missing WAV" -- "$prog" eval -m "$model" --manifest "$tmp/ev/missing.tsv"
 
+# --vad: only the speech of the synthesized recording (tests/data/vad_pauses.wav; Silero VAD finds
+# [0.610, 2.206) [3.170, 4.894) [5.250, 7.518) [9.410, 11.070) s, test_vad.c): every time the
+# transcript reports lies inside one of them; a missing VAD model is a model error naming it
+vadwav=$data/vad_pauses.wav
+if expect 0 "--vad -o json" -- "$prog" -m "$model" $fast --vad -o json --output-dir "$tmp" "$vadwav"; then
+  grep -o '"start": [0-9.]*, "end": [0-9.]*' "$tmp/vad_pauses.json" | awk '
+    function inside(t) { return (t >= 0.610 && t <= 2.206) || (t >= 3.170 && t <= 4.894) ||
+                                (t >= 5.250 && t <= 7.518) || (t >= 9.410 && t <= 11.070) }
+    { n++; if (!inside($2 + 0) || !inside($4 + 0)) { print "outside: " $0; bad = 1 } }
+    END { if (n == 0) { print "no segments"; bad = 1 }; exit bad }' >"$tmp/vadchk" ||
+    bad "--vad times: $(cat "$tmp/vadchk")"
+fi
+expect 0 "--vad to stdout" -- "$prog" -m "$model" $fast --vad "$vadwav"
+if expect 3 "--vad-model missing" -- "$prog" -m "$model" $fast --vad-model "$tmp/none.gguf" "$vadwav"; then
+  grep -q "none.gguf" "$tmp/err" || bad "--vad-model missing: '$(cat "$tmp/err")'"
+fi
+
 echo "test_cli: $passes passed, $fails failed"
 [ "$fails" = 0 ]
