@@ -67,6 +67,12 @@ typedef struct edgestt_params {
     int max_audio_windows;  /* audio windows (n_audio_ctx frames each) planned per call; default 1 */
     const char *kernels;    /* NULL/"auto" or "ref", "avx2", "neon", "neondot"; env
                                EDGESTT_KERNELS overrides "auto" */
+    size_t max_memory;      /* 0 (default): no limit.  Otherwise edgestt_open / edgestt_open_memory
+                               refuse with EDGESTT_E_LIMIT (diag: the bytes needed) a model whose
+                               handle plus one state -- edgestt_state_mem_size with the defaults,
+                               n_threads, and beam_size = best_of = beam_size above -- needs more;
+                               decided from the headers, before any tensor data is read (mapped
+                               or caller-memory weights are not counted).  mem_size ignores it. */
 } edgestt_params;
 
 /* Fill *p with the defaults above. */

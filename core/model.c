@@ -137,6 +137,23 @@ static int pick_kernels(const edgestt_params *p, const est_kernels **out, edgest
     return EDGESTT_OK;
 }
 
+/* params->max_memory: the handle (arena_bytes) plus one state planned for the params' beams and
+ * threads must fit.  Runs on a filled handle; the plans read headers only, never tensor data. */
+static int check_max_memory(const edgestt_model *h, const edgestt_params *p, edgestt_diag *diag) {
+    edgestt_full_params fp;
+    edgestt_full_params_default(&fp);
+    fp.n_threads = p->n_threads;
+    fp.beam_size = fp.best_of = p->beam_size;
+    size_t state_bytes = 0, need;
+    int st = edgestt_state_mem_size(h, &fp, &state_bytes, diag);
+    if (st) return st;
+    if (!est_add(h->arena_bytes, state_bytes, &need) || need > p->max_memory)
+        return est_diag(diag, EDGESTT_E_LIMIT,
+                        "model: needs %zu bytes (handle %zu + state %zu for %d beams, %d threads), over max_memory %zu",
+                        need, h->arena_bytes, state_bytes, p->beam_size, p->n_threads, p->max_memory);
+    return EDGESTT_OK;
+}
+
 /* The common path of open, open_memory and the two mem_size calls (bytes != NULL: measure only). */
 static int open_image(const est_map *map, const est_shards *sh, const edgestt_params *params, void *mem,
                       size_t mem_size, edgestt_model **out, size_t *bytes, edgestt_diag *diag) {
@@ -159,6 +176,9 @@ static int open_image(const est_map *map, const est_shards *sh, const edgestt_pa
         return EDGESTT_OK;
     }
     if ((st = pick_kernels(&p, &kern, diag)) != 0) return st;
+    if (p.max_memory && pl.required > p.max_memory) /* refused before anything is allocated */
+        return est_diag(diag, EDGESTT_E_LIMIT, "model: needs more than %zu bytes (handle %zu + state), over max_memory %zu",
+                        pl.required, pl.required, p.max_memory);
     void *owned = NULL;
     if (mem) {
         if (mem_size < pl.required)
@@ -192,6 +212,12 @@ static int open_image(const est_map *map, const est_shards *sh, const edgestt_pa
     h->arena_bytes = required;
     h->mel_scratch_bytes = pl.mel_scratch;
     h->arena = a; /* the scratch tables are released: top is free again */
+    if (p.max_memory && (st = check_max_memory(h, &p, diag)) != 0) {
+        est_pool_destroy(h->pool);
+        memset(h, 0, sizeof *h);
+        est_port_free(owned);
+        return st;
+    }
     *out = h;
     return EDGESTT_OK;
 }

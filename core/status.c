@@ -36,4 +36,5 @@ void edgestt_params_default(edgestt_params *p) {
     p->beam_size = 5;
     p->max_audio_windows = 1;
     p->kernels = NULL;
+    p->max_memory = 0;
 }

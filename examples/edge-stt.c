@@ -8,7 +8,9 @@
  *
  * Exit status: 0 ok, 1 runtime error (transcription, writing an output), 2 usage or a bad option
  * (also one only the model can judge, e.g. --language de with an English-only model), 3 the model
- * file cannot be opened, 4 an audio file cannot be read or decoded.  Every failure is
+ * file cannot be opened, 4 an audio file cannot be read or decoded, 5 the model needs more memory
+ * (model handle + transcription state, as planned from its headers) than --max-memory allows --
+ * refused before any weight is read.  Every failure is
  * one line on stderr, "edge-stt: FILE: reason"; the other files are still processed and the exit
  * status is the first failure's.  Output files are written to NAME.part and renamed, so a file of
  * that name is never partial.
@@ -27,7 +29,7 @@
 #include "edge-stt-embed.h" /* the model linked into the program (examples/edge-stt-embed.c) */
 #include "edge-stt-vad.h"   /* --vad (examples/edge-stt-vad.c) */
 
-enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_MODEL = 3, EXIT_AUDIO = 4 };
+enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_MODEL = 3, EXIT_AUDIO = 4, EXIT_MEMORY = 5 };
 
 static int usage(void) {
     fprintf(stderr,
@@ -56,6 +58,8 @@ static int usage(void) {
             "  --vad                  transcribe only the speech (Silero VAD v5); times stay in the file's timeline\n"
             "  --vad-model FILE       the VAD model (default: $EDGESTT_VAD_MODEL, models/silero-vad-v5.gguf of the\n"
             "                         build tree, <prefix>/share/edge-stt/silero-vad-v5.gguf)\n"
+            "  --max-memory BYTES     refuse (exit 5) a model whose planned memory, model + state for\n"
+            "                         these options (mapped weights excluded), exceeds BYTES (K/M/G suffix)\n"
             "  --quiet                no progress or notes on stderr (errors still)\n");
     return EXIT_USAGE;
 }
@@ -557,6 +561,20 @@ static int int_arg(const char *s, int lo, int hi, int *out) {
     return 0;
 }
 
+/* Parse a byte count with an optional K, M or G suffix (binary: 1K = 1024); 0 is refused. */
+static int bytes_arg(const char *s, size_t *out) {
+    char *e;
+    errno = 0;
+    unsigned long long v = strtoull(s, &e, 10), mul = 1;
+    if (errno || e == s || *s == '-') return -1;
+    if (*e == 'K' || *e == 'k') mul = 1ull << 10, e++;
+    else if (*e == 'M' || *e == 'm') mul = 1ull << 20, e++;
+    else if (*e == 'G' || *e == 'g') mul = 1ull << 30, e++;
+    if (*e || v == 0 || v > (unsigned long long)SIZE_MAX / mul) return -1;
+    *out = (size_t)(v * mul);
+    return 0;
+}
+
 /* Append the lines of list (or stdin for "-") to files; returns -1 with a reason on failure. */
 static int read_list(const char *list, char ***files, int *n, int *cap, char *why, size_t why_cap) {
     FILE *f = strcmp(list, "-") ? fopen(list, "r") : stdin;
@@ -610,6 +628,7 @@ static int cmd_transcribe(int argc, char **argv) {
     char **files = NULL;
     int n_files = 0, cap = 0, rc = 0;
     char why[512];
+    size_t max_memory = 0; /* --max-memory; 0 = no limit */
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -628,6 +647,8 @@ static int cmd_transcribe(int argc, char **argv) {
             if (int_arg(v, 1, 32, &o.fp.beam_size)) FAIL(EXIT_USAGE, fprintf(stderr, "edge-stt: --beam %s: not 1..32\n", v));
         } else if (!strcmp(a, "--best-of") && v) {
             if (int_arg(v, 1, 32, &o.fp.best_of)) FAIL(EXIT_USAGE, fprintf(stderr, "edge-stt: --best-of %s: not 1..32\n", v));
+        } else if (!strcmp(a, "--max-memory") && v) {
+            if (bytes_arg(v, &max_memory)) FAIL(EXIT_USAGE, fprintf(stderr, "edge-stt: --max-memory %s: not BYTES, NK, NM or NG\n", v));
         } else if (!strcmp(a, "--seed") && v) {
             char *e;
             o.fp.seed = strtoull(v, &e, 10);
@@ -696,6 +717,25 @@ static int cmd_transcribe(int argc, char **argv) {
     }
     edgestt_state *s = NULL;
     d.msg[0] = 0;
+    if (max_memory) { /* open read the headers only: refuse before the state exists or any weight is read */
+        edgestt_model_info in;
+        size_t state_bytes = 0;
+        edgestt_model_get_info(m, &in);
+        if ((st = edgestt_state_mem_size(m, &o.fp, &state_bytes, &d)) != 0) {
+            report(o.model, diag_or(&d, st));
+            rc = st == EDGESTT_E_INVALID_ARG ? EXIT_USAGE : EXIT_RUNTIME;
+            edgestt_close(m);
+            goto done;
+        }
+        if (in.arena_bytes > max_memory || state_bytes > max_memory - in.arena_bytes) {
+            snprintf(why, sizeof why, "needs %zu bytes (model %zu + state %zu), over --max-memory %zu",
+                     in.arena_bytes + state_bytes, in.arena_bytes, state_bytes, max_memory);
+            report(o.model, why);
+            rc = EXIT_MEMORY;
+            edgestt_close(m);
+            goto done;
+        }
+    }
     if ((st = edgestt_state_init(m, &o.fp, NULL, 0, &s, &d)) != 0) {
         report(o.model, diag_or(&d, st));
         rc = st == EDGESTT_E_INVALID_ARG ? EXIT_USAGE : EXIT_RUNTIME;

@@ -165,6 +165,17 @@ if command -v python3 >/dev/null 2>&1 && python3 "$hfw" "$tmp/hf" --dtype bf16 -
 else
   echo "test_cli: no python3 (or it failed: $(head -c 200 "$tmp/err")); HF checkpoint cases skipped"
 fi
+# --max-memory: refused (exit 5, one line with the bytes needed) when the plan does not fit; runs
+# when it does; a bad value is a usage error
+if expect 5 "max-memory too small" -- "$prog" -m "$model" $fast --max-memory 1M "$wav"; then
+  [ "$(wc -l <"$tmp/err")" = 1 ] && grep -q "needs [0-9]* bytes" "$tmp/err" && [ ! -s "$tmp/out" ] ||
+    bad "max-memory: stderr '$(cat "$tmp/err")'"
+  need=$(sed -n 's/.*needs \([0-9]*\) bytes.*/\1/p' "$tmp/err")
+  expect 0 "max-memory exactly enough" -- "$prog" -m "$model" $fast --max-memory "$need" "$wav"
+  expect 5 "max-memory one byte short" -- "$prog" -m "$model" $fast --max-memory "$((need - 1))" "$wav"
+  expect 0 "max-memory 1G" -- "$prog" -m "$model" $fast --max-memory 1G "$wav"
+fi
+expect 2 "bad --max-memory" -- "$prog" -m "$model" --max-memory 12X "$wav"
 mkdir "$tmp/empty"
 if expect 3 "convert a directory without a checkpoint" -- "$prog" convert "$tmp/empty" "$tmp/e.gguf"; then
   grep -q "model.safetensors" "$tmp/err" || bad "empty dir: '$(cat "$tmp/err")'"
