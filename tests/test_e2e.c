@@ -1,0 +1,408 @@
+/*
+ * test_e2e.c - end-to-end transcriptions through the public API:
+ *  - a multi-window case (about 72 s: jfk | synth | 10 s zeros | synth | jfk | jfk, built in memory
+ *    from tests/data/jfk.wav and tests/data/synth_en.wav) on mini-en-f32 against
+ *    tests/reference/e2e_ref.py's golden (tests/data/golden/whisper_long_mini-en-f32.txt): windows,
+ *    seek, every segment's times and tokens, window statistics, no allocator calls;
+ *  - the token t0/t1 estimate (edgestt_token_data): timestamp tokens at their own time, the text
+ *    tokens between two timestamps sharing that interval in proportion to their byte lengths;
+ *  - generated tiny-size models (random weights) in F16, Q8_0 and Q4_0 transcribing jfk.wav end to
+ *    end, the .bin and the GGUF of the same weights giving identical results;
+ *  - the state plan of tiny with beam 5 (default and f16 K/V) within the project's memory target.
+ *
+ * ARM builds run under qemu (~100x slower): the long case runs whole there (mini model, greedy, 3
+ * windows of at most 96 tokens); the tiny-model runs (6 tiny encodes) are skipped unless
+ * EDGESTT_TEST_TINY=1.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdlib.h>
+
+#include "../core/model.h"
+#include "../models/whisper_run.h"
+#include "test.h"
+
+#if defined(__aarch64__) || defined(__arm__)
+#define LIGHT 1
+#else
+#define LIGHT 0
+#endif
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+/* A committed 16 kHz WAV of tests/data as floats (malloc'd), *n samples. */
+static float *load_wav(const char *name, size_t *n) {
+    FILE *f = fopen(est_test_data(name), "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *img = malloc((size_t)sz);
+    float *x = NULL;
+    edgestt_wav_info info;
+    if (img && fread(img, 1, (size_t)sz, f) == (size_t)sz && !edgestt_wav_parse(img, (size_t)sz, &info, NULL) &&
+        info.sample_rate == EDGESTT_SAMPLE_RATE) {
+        x = malloc((size_t)info.n_samples_16k * sizeof(float));
+        if (x && !edgestt_wav_decode(img, (size_t)sz, &info, x, NULL, 0, NULL)) {
+            *n = (size_t)info.n_samples_16k;
+        } else {
+            free(x);
+            x = NULL;
+        }
+    }
+    free(img);
+    fclose(f);
+    return x;
+}
+
+static edgestt_model *open_model(const char *name) {
+    edgestt_diag d;
+    edgestt_model *m = NULL;
+    if (edgestt_open(est_test_model(name), NULL, NULL, 0, &m, &d)) {
+        printf("open %s: %s\n", name, d.msg);
+        return NULL;
+    }
+    return m;
+}
+
+static edgestt_state *new_state(const edgestt_model *m, const edgestt_full_params *p) {
+    edgestt_diag d;
+    edgestt_state *s = NULL;
+    if (edgestt_state_init(m, p, NULL, 0, &s, &d)) {
+        printf("state: %s\n", d.msg);
+        return NULL;
+    }
+    return s;
+}
+
+/* transcribe(temperature=0.0, language="en"): greedy, no fallback, whisper's thresholds. */
+static void greedy_params(edgestt_full_params *p) {
+    edgestt_full_params_default(p);
+    p->beam_size = 0;
+    p->best_of = 1;
+    p->temperature_inc = 0.0f;
+    p->language = "en";
+    p->n_threads = 2;
+}
+
+/* The t0/t1 estimate of every token of s, recomputed: a timestamp token at its own time (window
+ * offset + 20 ms per step), text tokens splitting their segment [t0, t1] by cumulative byte length
+ * (at least 1 per token), with integer division as the library documents.  0 = all equal. */
+static int check_token_times(const edgestt_model *m, const edgestt_state *s, char *why, size_t why_cap) {
+    edgestt_special_tokens sp;
+    if (edgestt_special_tokens_get(m, &sp)) return snprintf(why, why_cap, "special tokens"), 1;
+    for (int i = 0; i < edgestt_n_segments(s); i++) {
+        edgestt_segment sg;
+        if (edgestt_get_segment(s, i, &sg)) return snprintf(why, why_cap, "segment %d", i), 1;
+        if (sg.n_tokens == 0) continue;
+        /* the window's offset: a segment between two timestamps starts at its first token's time; a
+         * window without a timestamp pair gives one segment that starts at the window */
+        edgestt_token_data first;
+        edgestt_get_token(s, sg.first_token, &first);
+        int64_t offset = sg.t0_ms, offset_ts = -1;
+        if (first.id >= sp.timestamp_begin) offset_ts = sg.t0_ms - (int64_t)(first.id - sp.timestamp_begin) * 20;
+        int64_t total = 0, acc = 0, prev_t1 = sg.t0_ms;
+        for (int k = 0; k < sg.n_tokens; k++) {
+            edgestt_token_data td;
+            edgestt_get_token(s, sg.first_token + k, &td);
+            const char *b;
+            size_t len;
+            if (td.id < sp.timestamp_begin) total += edgestt_token_bytes(m, td.id, &b, &len) || !len ? 1 : (int64_t)len;
+        }
+        for (int k = 0; k < sg.n_tokens; k++) {
+            edgestt_token_data td;
+            edgestt_get_token(s, sg.first_token + k, &td);
+            if (td.segment != i) return snprintf(why, why_cap, "token %d: segment %d, want %d", sg.first_token + k, td.segment, i), 1;
+            int64_t w0, w1;
+            if (td.id >= sp.timestamp_begin) {
+                if (offset_ts >= 0 && td.t0_ms == offset_ts + (int64_t)(td.id - sp.timestamp_begin) * 20) offset = offset_ts;
+                offset_ts = -1; /* one offset per segment from here on */
+                w0 = w1 = offset + (int64_t)(td.id - sp.timestamp_begin) * 20;
+            } else {
+                const char *b;
+                size_t len;
+                int64_t l = edgestt_token_bytes(m, td.id, &b, &len) || !len ? 1 : (int64_t)len;
+                w0 = sg.t0_ms + (sg.t1_ms - sg.t0_ms) * acc / total;
+                acc += l;
+                w1 = sg.t0_ms + (sg.t1_ms - sg.t0_ms) * acc / total;
+                /* text tokens tile the segment: each starts where the previous one ended */
+                if (w0 != prev_t1) return snprintf(why, why_cap, "segment %d token %d: gap", i, k), 1;
+                prev_t1 = w1;
+            }
+            if (td.t0_ms != w0 || td.t1_ms != w1)
+                return snprintf(why, why_cap, "segment %d token %d (id %d): %lld..%lld ms, estimate %lld..%lld", i, k, td.id,
+                                (long long)td.t0_ms, (long long)td.t1_ms, (long long)w0, (long long)w1),
+                       1;
+        }
+        if (total && prev_t1 != sg.t1_ms) return snprintf(why, why_cap, "segment %d: text ends at %lld", i, (long long)prev_t1), 1;
+    }
+    return 0;
+}
+
+/* ---- the multi-window case ------------------------------------------------------------------ */
+
+/* jfk | synth | 10 s zeros | synth | jfk | jfk, as e2e_ref.py builds it; *n samples, parts[6] starts. */
+static float *long_audio(size_t *n, size_t parts[6]) {
+    size_t nj = 0, ns = 0;
+    float *jfk = load_wav("jfk.wav", &nj), *syn = load_wav("synth_en.wav", &ns), *x = NULL;
+    if (jfk && syn) {
+        const size_t len[6] = {nj, ns, 10 * EDGESTT_SAMPLE_RATE, ns, nj, nj};
+        const float *src[6] = {jfk, syn, NULL, syn, jfk, jfk};
+        size_t total = 0;
+        for (int i = 0; i < 6; i++) total += len[i];
+        if ((x = malloc(total * sizeof(float))) != NULL) {
+            size_t o = 0;
+            for (int i = 0; i < 6; i++) {
+                parts[i] = o;
+                if (src[i]) memcpy(x + o, src[i], len[i] * sizeof(float));
+                else memset(x + o, 0, len[i] * sizeof(float));
+                o += len[i];
+            }
+            *n = total;
+        }
+    }
+    free(jfk);
+    free(syn);
+    return x;
+}
+
+TEST(e2e_long_audio_multi_window_matches_reference) {
+    gold g;
+    CHECKF(gold_load(&g, "long_mini-en-f32"), "missing golden whisper_long_mini-en-f32.txt");
+    size_t n = 0, parts[6];
+    float *pcm = long_audio(&n, parts);
+    CHECK(pcm);
+    double v[16];
+    CHECK(gold_get(&g, "long.n_samples", v, 1) == 1 && (size_t)v[0] == n);
+    CHECK(gold_get(&g, "long.parts", v, 6) == 6);
+    for (int i = 0; i < 6; i++) CHECK((size_t)v[i] == parts[i]);
+    CHECKF(n >= (size_t)70 * EDGESTT_SAMPLE_RATE, "%zu samples: under 70 s", n);
+    edgestt_model *m = open_model("mini-en-f32.gguf");
+    CHECK(m);
+    edgestt_model_info mi;
+    CHECK_ST(edgestt_model_get_info(m, &mi), EDGESTT_OK);
+    edgestt_full_params p;
+    greedy_params(&p);
+    CHECK(gold_get(&g, "long.sample_len", v, 1) == 1);
+    p.sample_len = (int)v[0];
+    edgestt_state *s = new_state(m, &p);
+    CHECK(s);
+    uint64_t allocs = est_test_alloc_calls();
+    CHECK_ST(edgestt_transcribe(s, pcm, n, &p), EDGESTT_OK);
+    CHECKF(est_test_alloc_calls() == allocs, "%llu allocator calls in edgestt_transcribe",
+           (unsigned long long)(est_test_alloc_calls() - allocs));
+    edgestt_timings tm;
+    CHECK_ST(edgestt_get_timings(s, &tm), EDGESTT_OK);
+    CHECK(gold_get(&g, "long.n_windows", v, 1) == 1);
+    const int n_win = (int)v[0];
+    CHECKF(tm.n_windows == n_win && n_win >= 3 && tm.n_fallbacks == 0, "%d windows, golden %d", tm.n_windows, n_win);
+    /* the windows' seek frames: the first at 0, later ones where the previous window's last timestamp
+     * left off (not at a 3000-frame boundary: the seek is driven by the timestamps) */
+    double seek[16][2];
+    char k[96];
+    int driven = 0;
+    for (int w = 0; w < n_win && w < 16; w++) {
+        snprintf(k, sizeof k, "long.win%d.seek", w);
+        CHECK(gold_get(&g, k, seek[w], 2) == 2);
+        if (w > 0 && (int)seek[w][0] % (2 * mi.n_audio_ctx)) driven++;
+    }
+    CHECK(seek[0][0] == 0 && driven > 0);
+    CHECK(gold_get(&g, "long.n_segments", v, 1) == 1);
+    const int n_seg = edgestt_n_segments(s);
+    CHECKF(n_seg == (int)v[0], "%d segments, golden %d", n_seg, (int)v[0]);
+    int tok_total = 0, windows_seen = 0;
+    int64_t last_t0 = -1;
+    for (int i = 0; i < n_seg; i++) {
+        edgestt_segment sg;
+        CHECK_ST(edgestt_get_segment(s, i, &sg), EDGESTT_OK);
+        snprintf(k, sizeof k, "long.seg%d.time", i);
+        CHECK(gold_get(&g, k, v, 3) == 3);
+        CHECKF(sg.t0_ms == llround(v[1] * 1000) && sg.t1_ms == llround(v[2] * 1000),
+               "seg %d: %lld..%lld ms, golden %g..%g s", i, (long long)sg.t0_ms, (long long)sg.t1_ms, v[1], v[2]);
+        CHECK(sg.t0_ms >= last_t0 && sg.t0_ms <= sg.t1_ms);
+        last_t0 = sg.t0_ms;
+        /* the segment's window, by its seek frame */
+        int win = -1;
+        for (int w = 0; w < n_win && w < 16; w++)
+            if ((int)seek[w][0] == (int)v[0]) win = w;
+        CHECKF(win >= 0, "seg %d: seek %g is no window's", i, v[0]);
+        CHECK(sg.t0_ms >= (int64_t)seek[win][0] * 10);
+        windows_seen |= 1 << win;
+        int want[512];
+        double tmp[512];
+        snprintf(k, sizeof k, "long.seg%d.tokens", i);
+        int nt = gold_get(&g, k, tmp, 512);
+        CHECK(nt >= 0 && nt <= 512);
+        for (int j = 0; j < nt; j++) want[j] = (int)tmp[j];
+        CHECKF(nt == sg.n_tokens, "seg %d: %d tokens, golden %d", i, sg.n_tokens, nt);
+        for (int j = 0; j < nt; j++) {
+            edgestt_token_data td;
+            CHECK_ST(edgestt_get_token(s, sg.first_token + j, &td), EDGESTT_OK);
+            CHECKF(td.id == want[j], "seg %d token %d: %d, golden %d", i, j, td.id, want[j]);
+            CHECK(td.p > 0.0f && td.p <= 1.0f);
+        }
+        snprintf(k, sizeof k, "long.win%d.stats", win);
+        CHECK(gold_get(&g, k, v, 3) == 3);
+        CHECKF(fabs(sg.avg_logprob - v[0]) < 1e-3 && fabs(sg.no_speech_prob - v[1]) <= 1e-3 * v[1] + 1e-9 &&
+                   fabs(sg.compression_ratio - v[2]) < 1e-5 * v[2],
+               "seg %d stats %g %g %g, golden %g %g %g", i, sg.avg_logprob, sg.no_speech_prob, sg.compression_ratio, v[0],
+               v[1], v[2]);
+        tok_total += sg.n_tokens;
+    }
+    CHECKF(windows_seen == (1 << n_win) - 1, "segments come from windows 0x%x of %d", windows_seen, n_win);
+    CHECK(edgestt_n_tokens(s) == tok_total);
+    char why[256];
+    CHECKF(!check_token_times(m, s, why, sizeof why), "token times: %s", why);
+    edgestt_state_free(s);
+    edgestt_close(m);
+    free(pcm);
+    free(g.text);
+}
+
+/* ---- token times on a beam-search run with an initial prompt (another decoding path) ---------- */
+
+TEST(e2e_token_times_are_the_documented_estimate) {
+    size_t n = 0;
+    float *pcm = load_wav("jfk.wav", &n);
+    CHECK(pcm);
+    edgestt_model *m = open_model("mini-en-q8_0.gguf");
+    CHECK(m);
+    edgestt_full_params p;
+    greedy_params(&p);
+    p.beam_size = 2;
+    p.sample_len = LIGHT ? 24 : 64;
+    p.max_tokens = 256;
+    p.max_segments = 64;
+    edgestt_state *s = new_state(m, &p);
+    CHECK(s);
+    CHECK_ST(edgestt_transcribe(s, pcm, n, &p), EDGESTT_OK);
+    char why[256];
+    int text_tokens = 0;
+    for (int i = 0; i < edgestt_n_tokens(s); i++) {
+        edgestt_token_data td;
+        CHECK_ST(edgestt_get_token(s, i, &td), EDGESTT_OK);
+        text_tokens += td.t0_ms != td.t1_ms;
+    }
+    CHECKF(text_tokens > 0, "no token with a non-empty interval in %d tokens", edgestt_n_tokens(s));
+    CHECKF(!check_token_times(m, s, why, sizeof why), "token times: %s", why);
+    /* out-of-range token indices are refused */
+    edgestt_token_data td;
+    CHECK(edgestt_get_token(s, -1, &td) != EDGESTT_OK && edgestt_get_token(s, edgestt_n_tokens(s), &td) != EDGESTT_OK);
+    edgestt_state_free(s);
+    edgestt_close(m);
+    free(pcm);
+}
+
+/* ---- tiny-size models: both layouts of the same weights agree, end to end -------------------- */
+
+/* Transcribe pcm with model file; results copied out (malloc'd) for comparison. */
+typedef struct run_out {
+    int n_seg, n_tok;
+    edgestt_segment *seg;
+    edgestt_token_data *tok;
+} run_out;
+
+static int run_file(const char *file, int timestamps, const float *pcm, size_t n, run_out *o) {
+    memset(o, 0, sizeof *o);
+    edgestt_model *m = open_model(file);
+    if (!m) return 0;
+    edgestt_full_params p;
+    greedy_params(&p);
+    p.timestamps = timestamps;
+    p.sample_len = 24; /* random weights: bounded, it never needs the default 224 */
+    p.max_tokens = 256;
+    p.max_segments = 64;
+    edgestt_state *s = new_state(m, &p);
+    int ok = s && edgestt_transcribe(s, pcm, n, &p) == EDGESTT_OK;
+    if (ok) {
+        o->n_seg = edgestt_n_segments(s);
+        o->n_tok = edgestt_n_tokens(s);
+        o->seg = calloc((size_t)o->n_seg + 1, sizeof *o->seg);
+        o->tok = calloc((size_t)o->n_tok + 1, sizeof *o->tok);
+        ok = o->seg && o->tok;
+        for (int i = 0; ok && i < o->n_seg; i++) ok = edgestt_get_segment(s, i, &o->seg[i]) == EDGESTT_OK;
+        for (int i = 0; ok && i < o->n_tok; i++) ok = edgestt_get_token(s, i, &o->tok[i]) == EDGESTT_OK;
+        char why[256];
+        if (ok && check_token_times(m, s, why, sizeof why)) {
+            printf("%s: token times: %s\n", file, why);
+            ok = 0;
+        }
+    } else if (s) {
+        printf("%s: %s\n", file, edgestt_state_error(s));
+    }
+    edgestt_state_free(s);
+    edgestt_close(m);
+    return ok;
+}
+
+static void run_free(run_out *o) {
+    free(o->seg);
+    free(o->tok);
+}
+
+TEST(e2e_tiny_models_transcribe_and_layouts_agree) {
+    const char *env = getenv("EDGESTT_TEST_TINY");
+    if (LIGHT && !(env && *env == '1')) {
+        printf("skipped under emulation (EDGESTT_TEST_TINY=1 runs it)\n");
+        return;
+    }
+    size_t n = 0;
+    float *pcm = load_wav("jfk.wav", &n);
+    CHECK(pcm);
+    static const char *types[] = {"f16", "q8_0", "q4_0"};
+    for (int c = 0; c < 6; c++) {
+        const int t = c / 2, ts = !(c & 1);
+        char fb[64], fg[64];
+        snprintf(fb, sizeof fb, "tiny-en-%s.bin", types[t]);
+        snprintf(fg, sizeof fg, "tiny-en-%s.gguf", types[t]);
+        run_out a, b;
+        int oka = run_file(fb, ts, pcm, n, &a), okb = run_file(fg, ts, pcm, n, &b);
+        int same = oka && okb && a.n_seg == b.n_seg && a.n_tok == b.n_tok && a.n_tok > 0;
+        int first_diff = -1;
+        for (int i = 0; same && i < a.n_tok; i++)
+            if (a.tok[i].id != b.tok[i].id || a.tok[i].t0_ms != b.tok[i].t0_ms || a.tok[i].t1_ms != b.tok[i].t1_ms ||
+                memcmp(&a.tok[i].p, &b.tok[i].p, sizeof(float)))
+                same = 0, first_diff = i;
+        for (int i = 0; same && i < a.n_seg; i++)
+            if (a.seg[i].t0_ms != b.seg[i].t0_ms || a.seg[i].t1_ms != b.seg[i].t1_ms ||
+                a.seg[i].avg_logprob != b.seg[i].avg_logprob)
+                same = 0;
+        int na = a.n_tok, nb = b.n_tok, sa = a.n_seg;
+        run_free(&a);
+        run_free(&b);
+        if (!same) free(pcm);
+        CHECKF(same, "tiny-en-%s timestamps %d: .bin (%s, %d tokens) and .gguf (%s, %d tokens) differ (first token %d)",
+               types[t], ts, oka ? "ok" : "failed", na, okb ? "ok" : "failed", nb, first_diff);
+        CHECK(sa > 0);
+        printf("tiny-en-%s timestamps %d: %d segments, %d tokens, .bin == .gguf\n", types[t], ts, sa, na);
+    }
+    free(pcm);
+}
+
+/* ---- memory: the state plan of tiny with beam 5 ------------------------------------------------ */
+
+TEST(e2e_tiny_beam5_state_plan) {
+    edgestt_model *m = open_model("tiny-en-q8_0.gguf");
+    CHECK(m);
+    edgestt_full_params p;
+    edgestt_full_params_default(&p); /* beam 5, best_of 5 */
+    size_t state_bytes = 0;
+    CHECK_ST(edgestt_state_mem_size(m, &p, &state_bytes, NULL), EDGESTT_OK);
+    /* the forward pass's part, f32 and f16 K/V */
+    est_whisper_plan_info f32i, f16i;
+    est_whisper_state_opts o16 = {1, 1};
+    est_arena a;
+    est_arena_init_measure(&a);
+    CHECK_ST(est_whisper_state_plan_ex(m, 5, 1, NULL, &a, NULL, &f32i), EDGESTT_OK);
+    est_arena_init_measure(&a);
+    CHECK_ST(est_whisper_state_plan_ex(m, 5, 1, &o16, &a, NULL, &f16i), EDGESTT_OK);
+    const size_t f16_state = state_bytes - f32i.total_bytes + f16i.total_bytes;
+    printf("tiny beam 5: state %zu bytes (%.2f MiB; self K/V %.2f, cross K/V %.2f MiB), with f16 K/V %zu bytes (%.2f MiB)\n",
+           state_bytes, state_bytes / 1048576.0, f32i.self_kv_bytes / 1048576.0, f32i.cross_kv_bytes / 1048576.0, f16_state,
+           f16_state / 1048576.0);
+    /* K/V sizes as the plan documents them (tiny: 4 text layers, 448 x 384, 1500 x 384) */
+    CHECK(f32i.self_kv_bytes == (size_t)5 * 4 * 448 * 384 * 2 * sizeof(float));
+    CHECK(f32i.cross_kv_bytes == (size_t)4 * 1500 * 384 * 2 * sizeof(float));
+    CHECK(f16i.self_kv_bytes * 2 == f32i.self_kv_bytes && f16i.cross_kv_bytes * 2 == f32i.cross_kv_bytes);
+    edgestt_close(m);
+}
