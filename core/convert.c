@@ -6,8 +6,10 @@
  * output type (policy + keep patterns) and place the tensors in shards (sizes are exact: the
  * header bytes are measured by running the header writer against a counting sink) -> per shard:
  * header with a zeroed CRC array, tensor data converted in chunks of CHUNK elements (same type:
- * copied byte for byte), then the CRC array patched.  Memory: one est_port_alloc for the tensor
- * table and the chunk buffers.  Inputs are untrusted: the readers (gguf.c, ggml_bin.c' header,
+ * copied byte for byte), then the CRC array patched.  Before anything is written the planned
+ * output goes through the engine's binder (check_bindable), so convert never writes a file that
+ * edgestt_open refuses.  Memory: one est_port_alloc for the tensor table and the chunk buffers
+ * (and one, released at once, for the binding check).  Inputs are untrusted: the readers (gguf.c, ggml_bin.c' header,
  * the .bin record walk below) check every size and offset.
  */
 #include "convert.h"
@@ -282,6 +284,41 @@ static int plan_shards(est_conv *cv, uint64_t limit, uint64_t f0, uint64_t f1, i
     return shard + 1;
 }
 
+/* The output as the engine will see it: every tensor through the engine's own binder (names,
+ * shapes, output types, nothing missing or doubled), so a file convert writes is one that
+ * edgestt_open accepts, and a damaged input is refused before anything reaches the sink. */
+static int check_bindable(const est_conv *cv, edgestt_diag *diag) {
+    const size_t n = (size_t)cv->n_tensors, na = (size_t)cv->hp.n_audio_layer, nt = (size_t)cv->hp.n_text_layer;
+    const size_t b0 = est_gguw_align_up(n * sizeof(est_file_tensor), ALIGN);
+    const size_t b1 = est_gguw_align_up(na * sizeof(est_whisper_enc_layer), ALIGN), b2 = nt * sizeof(est_whisper_dec_layer);
+    uint8_t *m = (uint8_t *)est_port_alloc(b0 + b1 + b2 + 1); /* n < 2^20 tensors, <= 128 layers: no overflow */
+    if (!m) return est_diag(diag, EDGESTT_E_NOMEM, "convert: cannot allocate the binding check");
+    memset(m, 0, b0 + b1 + b2 + 1);
+    est_file_tensor *ft = (est_file_tensor *)m;
+    for (size_t i = 0; i < n; i++) {
+        const est_conv_tensor *t = &cv->t[i];
+        ft[i].name = t->name;
+        ft[i].name_len = (uint32_t)strlen(t->name);
+        ft[i].type = t->out_type;
+        ft[i].n_dims = t->n_dims;
+        memcpy(ft[i].ne, t->ne, sizeof ft[i].ne);
+        ft[i].data = t->data ? t->data : m; /* bound-ness only: never read */
+        ft[i].nbytes = (size_t)t->out_bytes;
+    }
+    est_whisper_weights w;
+    est_whisper_probe pr;
+    memset(&w, 0, sizeof w);
+    memset(&pr, 0, sizeof pr);
+    w.enc = (est_whisper_enc_layer *)(m + b0);
+    w.dec = (est_whisper_dec_layer *)(m + b0 + b1);
+    pr.format = EDGESTT_FORMAT_GGUF;
+    pr.hp = cv->hp;
+    pr.st = cv->st;
+    int st = est_whisper_bind(&pr, ft, n, &w, diag);
+    est_port_free(m);
+    return st;
+}
+
 int est_convert_write(est_conv *cv, const edgestt_convert_params *p, edgestt_sink_fn sink, void *user,
                       edgestt_convert_report *rep, edgestt_diag *diag) {
     int st;
@@ -297,6 +334,7 @@ int est_convert_write(est_conv *cv, const edgestt_convert_params *p, edgestt_sin
                 rep->n_requantized++;
         }
     }
+    if ((st = check_bindable(cv, diag)) != 0) return st;
     uint64_t f0, f1;
     if ((st = measure_fixed(cv, &f0, &f1)) != 0) return est_diag(diag, st, "convert: header measure failed");
     uint64_t limit = p->shard_bytes ? p->shard_bytes : (total + f0 > EDGESTT_DEFAULT_SHARD_BYTES ? EDGESTT_DEFAULT_SHARD_BYTES : UINT64_MAX);

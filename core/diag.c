@@ -100,5 +100,8 @@ int est_diag(edgestt_diag *d, int status, const char *fmt, ...) {
     va_start(ap, fmt);
     vfmt(d->msg, sizeof d->msg, fmt, ap);
     va_end(ap);
+    /* one line: control bytes (a newline inside a tensor name from a damaged file) become '?' */
+    for (char *c = d->msg; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     return status;
 }
