@@ -34,6 +34,30 @@ BASEFLAGS := -std=c11 $(OPT) -g -fPIC -fvisibility=hidden -D_POSIX_C_SOURCE=2008
 LDLIBS  := -lpthread -lm
 LDFLAGS += $(TOOLCHAIN_LDFLAGS)
 
+# ALSA (live capture, port/audio_alsa.c): used when pkg-config finds alsa.pc for the target;
+# HAVE_ALSA=0 builds stubs (edgestt_capture_* return EDGESTT_E_UNSUPPORTED) and links no -lasound.
+# Cross builds look in /usr/lib/<triple>/pkgconfig (Debian multiarch libasound2-dev:<arch>), but
+# multiarch also installs libc6:<arch>, whose libc then shadows the cross toolchain's under
+# qemu -L and hangs threaded programs: CI does not install it, so cross builds use the stubs.
+ifeq ($(CROSS),)
+  ALSA_PKG := pkg-config
+else
+  ALSA_PKG := PKG_CONFIG_LIBDIR=/usr/lib/$(TARGET)/pkgconfig pkg-config
+endif
+HAVE_ALSA ?= $(shell $(ALSA_PKG) --exists alsa 2>/dev/null && echo 1 || echo 0)
+ifeq ($(HAVE_ALSA),1)
+  ALSA_CFLAGS := -DEST_HAVE_ALSA=1 $(shell $(ALSA_PKG) --cflags alsa)
+  # the cross compiler does not search /usr/include: point it at the (arch-independent) alsa/ only
+  ifneq ($(CROSS),)
+    ALSA_CFLAGS += -I$(BUILD)/alsa-include
+  endif
+  LDLIBS += $(shell $(ALSA_PKG) --libs alsa)
+endif
+$(BUILD)/obj/port/audio_alsa.o: override CFLAGS += $(ALSA_CFLAGS)
+$(BUILD)/obj/port/audio_alsa.o: | $(if $(and $(CROSS),$(filter 1,$(HAVE_ALSA))),$(BUILD)/alsa-include/alsa)
+$(BUILD)/alsa-include/alsa:
+	@mkdir -p $(dir $@) && ln -sfn /usr/include/alsa $@
+
 # ---- sources per room and per ISA ----------------------------------------------------------
 LIB_SRC := $(wildcard core/*.c) $(wildcard port/*.c) $(wildcard models/*.c) $(wildcard kernels/*.c)
 ifeq ($(ARCH),x86_64)

@@ -520,6 +520,63 @@ typedef struct edgestt_bench_result {
 EDGESTT_API edgestt_status edgestt_bench(const edgestt_model *model, int n_threads, int n_tokens,
                                          edgestt_bench_result *out, edgestt_diag *diag);
 
+/* ---- live capture (ALSA) -------------------------------------------------------------------- */
+/*
+ * Microphone input for streaming: a capture thread reads 16 kHz mono S16 periods from an ALSA PCM
+ * (any name arecord -D takes: "default", "plughw:1,0", a name from ~/.asoundrc; ALSA's plug layer
+ * converts rate, channels and format) and pushes them into a lock-free single-producer
+ * single-consumer ring; edgestt_capture_read takes them out on the caller's thread.  Overruns of
+ * the ALSA buffer are recovered (snd_pcm_recover) and counted; samples that find the ring full
+ * are dropped and counted (or, with wait_when_full, the thread waits: for file sources).
+ * Memory: the handle, the ring and the period buffer are placed once by edgestt_capture_open (the
+ * caller's buffer of edgestt_capture_mem_size() bytes, or one allocation); nothing is allocated
+ * by the library after open.  ALSA's own error printing is silenced for the process at the first
+ * open (the library never prints): failures come back as codes and one diag line.
+ * Errors at open: EDGESTT_E_NOT_FOUND no such device, EDGESTT_E_IO busy / permission denied /
+ * other I/O, EDGESTT_E_UNSUPPORTED the device cannot give 16 kHz mono S16 (use a plug: name) or
+ * the library was built without ALSA.
+ * Threads: one handle belongs to one reader thread; distinct handles are independent.
+ */
+typedef struct edgestt_capture edgestt_capture;
+
+typedef struct edgestt_capture_params {
+    const char *device;   /* ALSA PCM name; NULL = "default" */
+    int period_ms;        /* ALSA period (the thread's wake-up); default 20 */
+    int buffer_ms;        /* ALSA buffer (xrun margin); default 200 */
+    int ring_ms;          /* ring between the thread and the reader; default 10000 */
+    int wait_when_full;   /* 1: the thread waits for room instead of dropping; default 0 */
+} edgestt_capture_params;
+
+typedef struct edgestt_capture_stats {
+    uint64_t frames;      /* captured from ALSA */
+    uint64_t dropped;     /* lost because the ring was full */
+    uint32_t xruns;       /* ALSA overruns recovered */
+    int period_frames;    /* as negotiated */
+    int buffer_frames;
+} edgestt_capture_stats;
+
+EDGESTT_API void edgestt_capture_params_default(edgestt_capture_params *p);
+/* Bytes edgestt_capture_open needs for these parameters (NULL = defaults). */
+EDGESTT_API edgestt_status edgestt_capture_mem_size(const edgestt_capture_params *p, size_t *bytes);
+/* Open the PCM, negotiate 16 kHz mono S16, start it and the capture thread. */
+EDGESTT_API edgestt_status edgestt_capture_open(const edgestt_capture_params *p, void *mem, size_t mem_size,
+                                                edgestt_capture **out, edgestt_diag *diag);
+/* Up to max samples into out (*n gets the count), waiting up to timeout_ms (< 0: forever) for
+ * the first.  *n == 0 and EDGESTT_OK on a timeout; EDGESTT_E_IO once the device failed for good
+ * (unplugged: edgestt_capture_error says why) and the ring is empty. */
+EDGESTT_API edgestt_status edgestt_capture_read(edgestt_capture *c, int16_t *out, size_t max, size_t *n,
+                                                int timeout_ms);
+EDGESTT_API void edgestt_capture_get_stats(const edgestt_capture *c, edgestt_capture_stats *out);
+/* One line about the capture thread's failure ("" while it runs). */
+EDGESTT_API const char *edgestt_capture_error(const edgestt_capture *c);
+/* Stop the thread, close the PCM, release the memory (if open allocated it).  NULL is ignored. */
+EDGESTT_API void edgestt_capture_close(edgestt_capture *c);
+
+/* Capture devices as arecord -L lists them: fn(user, name, description) for every PCM hint that
+ * can capture (description may be ""; lines separated by '\n').  A nonzero return stops the walk. */
+typedef int (*edgestt_device_fn)(void *user, const char *name, const char *description);
+EDGESTT_API edgestt_status edgestt_capture_devices(edgestt_device_fn fn, void *user, edgestt_diag *diag);
+
 #ifdef __cplusplus
 }
 #endif

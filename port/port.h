@@ -71,4 +71,16 @@ EST_HIDDEN int est_pool_threads(const est_pool *p);
 EST_HIDDEN void est_pool_run(est_pool *p, est_pool_fn fn, void *ctx, int n_tasks);
 EST_HIDDEN void est_pool_destroy(est_pool *p);
 
+/* ---- sample ring (port/ring.c) ----------------------------------------------------------- */
+/* Lock-free single-producer single-consumer ring of int16 samples placed in caller memory: one
+ * thread writes, one thread reads, no locks, no allocation.  The capacity is n_samples rounded up
+ * to a power of two.  write/read move as many samples as fit / are there and return the count. */
+typedef struct est_ring est_ring;
+EST_HIDDEN size_t est_ring_mem_size(size_t n_samples);   /* 0 if too large */
+EST_HIDDEN est_ring *est_ring_init(void *mem, size_t mem_size, size_t n_samples); /* NULL if short */
+EST_HIDDEN size_t est_ring_capacity(const est_ring *r);
+EST_HIDDEN size_t est_ring_available(est_ring *r);        /* samples readable now */
+EST_HIDDEN size_t est_ring_write(est_ring *r, const int16_t *src, size_t n);  /* producer only */
+EST_HIDDEN size_t est_ring_read(est_ring *r, int16_t *dst, size_t max);       /* consumer only */
+
 #endif /* EST_PORT_H */
