@@ -4,7 +4,9 @@
  *
  * Memory: edgestt_vad_mem_size runs the same planning code (est arena, measure mode) as
  * edgestt_vad_open; the handle, the model state and a zero-padding buffer for the last window live
- * in one block; nothing is allocated after open.  The network is models/silero_vad.c.
+ * in one block; nothing is allocated after open.  The network is models/silero_vad.c; its dot
+ * products use the best kernel table for the CPU (EDGESTT_KERNELS=ref|avx2|neon|neondot overrides,
+ * as for the Whisper model).
  *
  * The segmenter is Silero's get_speech_timestamps() loop (utils_vad.py, max_speech_duration_s =
  * inf) made incremental: one call per window, the same comparisons in the same order; the
@@ -13,10 +15,12 @@
  */
 #include "internal.h"
 
+#include "../kernels/kernels.h"
 #include "../models/silero_vad.h"
 #include "../port/port.h"
 
 struct edgestt_vad {
+    const est_kernels *kt;      /* dot products: auto, or $EDGESTT_KERNELS */
     est_silero w;
     est_silero_state st;
     float *pad;                 /* (512) the zero-padded last window of edgestt_vad_segments */
@@ -66,6 +70,10 @@ static int open_image(const est_map *map, void *mem, size_t mem_size, edgestt_va
         (st = est_silero_bind(map->data, map->size, &a, &w, diag)) != 0)
         return st == EDGESTT_E_NOMEM ? est_diag(diag, EDGESTT_E_LIMIT, "vad: plan overflows") : st;
     size_t need = est_arena_required(&a);
+    const char *req = est_port_getenv("EDGESTT_KERNELS");
+    const est_kernels *kt = NULL;
+    if ((st = est_kernels_select(req && *req ? req : NULL, est_port_cpu_features(), &kt)) != 0)
+        return est_diag(diag, st, "vad: kernels '%s' (EDGESTT_KERNELS) unknown or not runnable here", req);
     if (bytes) {
         *bytes = need;
         return EDGESTT_OK;
@@ -89,6 +97,7 @@ static int open_image(const est_map *map, void *mem, size_t mem_size, edgestt_va
         return st;
     }
     edgestt_vad *v = (edgestt_vad *)h;
+    v->kt = kt;
     v->w = w;
     v->st = s;
     v->pad = (float *)pad;
@@ -171,7 +180,7 @@ void edgestt_vad_reset(edgestt_vad *v) {
 
 edgestt_status edgestt_vad_prob(edgestt_vad *v, const float *window, float *prob) {
     if (!v || !window || !prob) return EDGESTT_E_INVALID_ARG;
-    *prob = est_silero_forward(&v->w, &v->st, window);
+    *prob = est_silero_forward(v->kt, &v->w, &v->st, window);
     return EDGESTT_OK;
 }
 
@@ -204,7 +213,7 @@ static void segment_step(edgestt_vad *v, float p, edgestt_vad_event *ev) {
 
 edgestt_status edgestt_vad_feed(edgestt_vad *v, const float *window, edgestt_vad_event *ev) {
     if (!v || !window || !ev) return EDGESTT_E_INVALID_ARG;
-    segment_step(v, est_silero_forward(&v->w, &v->st, window), ev);
+    segment_step(v, est_silero_forward(v->kt, &v->w, &v->st, window), ev);
     return EDGESTT_OK;
 }
 
@@ -252,7 +261,7 @@ edgestt_status edgestt_vad_segments(edgestt_vad *v, const float *pcm, size_t n_s
             memcpy(v->pad, win, (n_samples - at) * sizeof(float));
             win = v->pad;
         }
-        segment_step(v, est_silero_forward(&v->w, &v->st, win), &ev);
+        segment_step(v, est_silero_forward(v->kt, &v->w, &v->st, win), &ev);
         collect(&ev, segs, cap, &n, &beyond);
     }
     edgestt_vad_finish(v, n_samples, &ev);

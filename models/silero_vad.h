@@ -19,6 +19,7 @@
 #define EST_SILERO_NFRAMES 4                                        /* (640 - 256) / 128 + 1 */
 #define EST_SILERO_NBINS 129                                        /* n_fft / 2 + 1 */
 #define EST_SILERO_HIDDEN 128
+#define EST_SILERO_COLS (EST_SILERO_NFRAMES * 129 * 3)                /* im2col of the first conv */
 
 /* The weights, as the PyTorch module names them. */
 typedef struct est_silero {
@@ -41,6 +42,7 @@ typedef struct est_silero_state {
     float *spec;           /* (258, 4) STFT conv output */
     float *a, *b;          /* (128 * 4) activations, ping-pong */
     float *gates;          /* (512) */
+    float *cols;           /* (4, 129 * 3) im2col columns of a conv */
 } est_silero_state;
 
 /* Validate the GGUF image (architecture silero-vad v5 with the hyper-parameters above, every
@@ -52,7 +54,9 @@ EST_HIDDEN int est_silero_bind(const uint8_t *data, size_t size, est_arena *a, e
 EST_HIDDEN int est_silero_plan_state(est_arena *a, est_silero_state *s);
 /* Zero the LSTM state and the context (start of a stream). */
 EST_HIDDEN void est_silero_reset(est_silero_state *s);
-/* Speech probability of the next window (512 samples), carrying the state. */
-EST_HIDDEN float est_silero_forward(const est_silero *w, est_silero_state *s, const float *window);
+/* Speech probability of the next window (512 samples), carrying the state; dots by kt. */
+struct est_kernels;
+EST_HIDDEN float est_silero_forward(const struct est_kernels *kt, const est_silero *w, est_silero_state *s,
+                                    const float *window);
 
 #endif
