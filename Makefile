@@ -187,6 +187,19 @@ sanitize:
 	  LDFLAGS="-fsanitize=address,undefined" build/sanitize/edgestt-test $(TESTMODEL_STAMP)
 	ASAN_OPTIONS=detect_leaks=1 build/sanitize/edgestt-test $(TEST_ARGS)
 
+# An end-to-end transcription (mini model, jfk.wav, greedy) under valgrind's memcheck: zero errors
+# (invalid or uninitialised reads, bad frees, leaks definitely or indirectly lost), and the text
+# must be the golden's.  About 1.5 CPU-minutes.
+VALGRIND ?= valgrind
+VALGRIND_MODEL ?= $(TESTMODELS)/mini-en-f32.gguf
+.PHONY: valgrind
+valgrind: $(PROG) $(TESTMODEL_STAMP)
+	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --show-leak-kinds=definite,indirect \
+	  --errors-for-leak-kinds=definite,indirect $(PROG) -m $(VALGRIND_MODEL) --greedy --no-fallback \
+	  --language en --quiet tests/data/jfk.wav > $(BUILD)/valgrind.txt
+	printf 'permission\nSpa\nProt\nSidney\nCommissioners\n' | cmp - $(BUILD)/valgrind.txt
+	@echo "valgrind: end-to-end transcription clean"
+
 # libFuzzer harnesses (clang) into build/fuzz/; FUZZ_RUNS=N also runs each for N executions.
 # The rules live in tests/fuzz/fuzz.mk; the committed corpora are replayed by `make test`.
 fuzz:
