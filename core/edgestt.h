@@ -579,6 +579,89 @@ EDGESTT_API void edgestt_capture_close(edgestt_capture *c);
 typedef int (*edgestt_device_fn)(void *user, const char *name, const char *description);
 EDGESTT_API edgestt_status edgestt_capture_devices(edgestt_device_fn fn, void *user, edgestt_diag *diag);
 
+/* ---- streaming dictation ------------------------------------------------------------------ */
+/*
+ * VAD-gated utterances from a live stream: the caller pushes 16 kHz samples as they arrive; the
+ * stream runs the VAD window by window (its segmenter with min_silence_ms = endpoint_ms), keeps
+ * the audio of the current utterance (from speech start - pad) and transcribes it:
+ *   partial  while speaking, when partial_ms of audio have passed since the last partial, at the
+ *            end of a push (so a caller that is behind pushes its backlog at once and gets one
+ *            partial, not a queue of stale ones); with the fast model;
+ *   final    when the speaker has been silent for endpoint_ms (or at edgestt_stream_flush, or when
+ *            the utterance reaches max_utterance_ms, which cuts it and goes on); with the accurate
+ *            model; utterances not longer than min_speech_ms give no event.
+ * Hybrid: two models (fast, accurate); mode FAST uses the fast one for both, ACCURATE the accurate
+ * one for both, AUTO fast for partials and accurate for finals.  Either may be NULL (the other
+ * serves everything).  Each model gets its own transcription state inside the stream's memory, with
+ * its own decode.n_threads - 1 workers (the two never run at once; one shared pool is not done).
+ * Memory: everything is placed by edgestt_stream_init (caller buffer of edgestt_stream_mem_size()
+ * bytes, or one allocation); edgestt_stream_push never allocates.  The VAD handle is the
+ * caller's (its params are set by init; it must not be used elsewhere while the stream lives).
+ * Times are in the stream's timeline (samples pushed since init / reset), in milliseconds.
+ */
+typedef struct edgestt_stream edgestt_stream;
+
+typedef enum edgestt_stream_mode {
+    EDGESTT_STREAM_AUTO = 0,       /* fast partials, accurate finals */
+    EDGESTT_STREAM_FAST = 1,
+    EDGESTT_STREAM_ACCURATE = 2
+} edgestt_stream_mode;
+
+typedef struct edgestt_stream_params {
+    edgestt_stream_mode mode;      /* default AUTO */
+    int partial_ms;                /* cadence of partials while speaking; default 500; 0 = none */
+    int endpoint_ms;               /* silence that ends an utterance; default 600 */
+    int max_utterance_ms;          /* longest utterance kept; default 0 = the smaller model window */
+    int max_text_bytes;            /* text kept per event; default 4096 */
+    edgestt_vad_params vad;        /* threshold, min speech, pad (min_silence_ms = endpoint_ms) */
+    edgestt_full_params decode;    /* planning and decoding of finals; partials decode greedily
+                                      without fallback (default: greedy, no timestamps, no
+                                      conditioning, language "en" if English-only) */
+} edgestt_stream_params;
+
+typedef enum edgestt_stream_event_type {
+    EDGESTT_EVENT_NONE = 0,
+    EDGESTT_EVENT_PARTIAL = 1,
+    EDGESTT_EVENT_FINAL = 2
+} edgestt_stream_event_type;
+
+typedef struct edgestt_stream_event {
+    edgestt_stream_event_type type;
+    int utterance;                 /* 0, 1, 2, ... */
+    int64_t t0_ms;                 /* speech start (unpadded) */
+    int64_t t1_ms;                 /* partial: audio so far; final: end of speech (unpadded) */
+    int64_t at_ms;                 /* stream time when the event was decided */
+    const char *text;              /* UTF-8, NUL-terminated, trimmed; valid until the next call */
+    int model;                     /* 0 fast, 1 accurate */
+    double compute_ms;             /* wall time of the transcription */
+    int truncated;                 /* text longer than max_text_bytes, cut */
+    float avg_logprob;             /* of the first segment's decoding (NAN without one) */
+    float no_speech_prob;          /* of the first window (NAN without one) */
+} edgestt_stream_event;
+
+EDGESTT_API void edgestt_stream_params_default(edgestt_stream_params *p);
+EDGESTT_API edgestt_status edgestt_stream_mem_size(const edgestt_model *fast, const edgestt_model *accurate,
+                                                   const edgestt_stream_params *p, size_t *bytes,
+                                                   edgestt_diag *diag);
+EDGESTT_API edgestt_status edgestt_stream_init(const edgestt_model *fast, const edgestt_model *accurate,
+                                               edgestt_vad *vad, const edgestt_stream_params *p, void *mem,
+                                               size_t mem_size, edgestt_stream **out, edgestt_diag *diag);
+/* Transcribe one second of silence with each model, so the first utterance does not pay for
+ * first-touch page faults of the weights and the plan. */
+EDGESTT_API edgestt_status edgestt_stream_warmup(edgestt_stream *s);
+/* Push n samples (float in [-1, 1) or int16; the other pointer NULL).  Consumes until an event
+ * happens or all are consumed: *consumed gets the count, *ev the event (type NONE if none).
+ * Call again with the rest. */
+EDGESTT_API edgestt_status edgestt_stream_push(edgestt_stream *s, const float *pcm, const int16_t *pcm16,
+                                               size_t n, size_t *consumed, edgestt_stream_event *ev);
+/* End of input: the utterance in progress (if any, and long enough) becomes a final. */
+EDGESTT_API edgestt_status edgestt_stream_flush(edgestt_stream *s, edgestt_stream_event *ev);
+/* Forget the utterance and the VAD state; the timeline restarts at 0. */
+EDGESTT_API void edgestt_stream_reset(edgestt_stream *s);
+/* One line about the last failure ("" after success). */
+EDGESTT_API const char *edgestt_stream_error(const edgestt_stream *s);
+EDGESTT_API void edgestt_stream_free(edgestt_stream *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -36,6 +36,8 @@ static int usage(void) {
             "usage: edge-stt [-m MODEL] [options] FILE.wav...   (no -m: the embedded model, if built with one)\n"
             "       edge-stt info [MODEL] [--kernels auto|ref|avx2|neon|neondot] [--threads N]\n"
             "       edge-stt bench -m MODEL [--threads N] [--json] [FILE.wav]\n"
+            "       edge-stt listen [-m MODEL] [-D DEVICE] [-o text|json] [--simulate-realtime FILE.wav]   (listen --help)\n"
+            "       edge-stt devices     capture devices (as arecord -L)\n"
             "       edge-stt eval [-m MODEL] --manifest FILE [--json] [--per-file]   (edge-stt eval --help)\n"
             "       edge-stt version\n"
             "options:\n"
@@ -773,6 +775,7 @@ done:
 #include "edge-stt-model.h" /* convert, check, models, info --json (examples/edge-stt-model.c) */
 #include "edge-stt-eval.h"  /* eval (examples/edge-stt-eval.c) */
 #include "edge-stt-bench.h" /* bench (examples/edge-stt-bench.c) */
+#include "edge-stt-listen.h" /* devices, listen (examples/edge-stt-listen.c) */
 
 int main(int argc, char **argv) {
     if (argc >= 2 && (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))) {
@@ -783,6 +786,8 @@ int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "check")) return edge_stt_check(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "models")) return edge_stt_models(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "bench")) return edge_stt_bench(argc - 2, argv + 2);
+    if (argc >= 2 && !strcmp(argv[1], "devices")) return edge_stt_devices(argc - 2, argv + 2);
+    if (argc >= 2 && !strcmp(argv[1], "listen")) return edge_stt_listen(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "eval")) return edge_stt_eval(argc - 2, argv + 2);
     for (int i = 2; argc >= 2 && !strcmp(argv[1], "info") && i < argc; i++)
         if (!strcmp(argv[i], "--json")) return edge_stt_info_json(argc - 2, argv + 2);

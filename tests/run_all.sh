@@ -19,6 +19,8 @@ cat "$tmp"; tally "$tmp"; [ $rc = 0 ] || [ "$fail" -gt 0 ] || fail=$((fail + 1))
 if tests/check_symbols.sh "$lib" "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
 tests/test_cli.sh "$prog" "$models" "$data" > "$tmp" 2>&1; rc=$?
 cat "$tmp"; f0=$fail; tally "$tmp"; [ $rc = 0 ] || [ "$fail" -gt "$f0" ] || fail=$((fail + 1))
+tests/test_listen_cli.sh "$prog" "$models" "$data" > "$tmp" 2>&1; rc=$?
+cat "$tmp"; f0=$fail; tally "$tmp"; [ $rc = 0 ] || [ "$fail" -gt "$f0" ] || fail=$((fail + 1))
 rm -f "$tmp"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

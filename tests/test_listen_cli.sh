@@ -1,0 +1,140 @@
+#!/bin/sh
+# test_listen_cli.sh - `edge-stt listen` and `edge-stt devices` end to end on the generated mini
+# model and tests/data/vad_pauses.wav (4 commands; pauses 1.0, 0.4, 1.9 s -> 3 utterances at the
+# default 600 ms endpoint): usage and device errors (exit codes, one stderr line), JSON events,
+# a hybrid whose accurate model is missing, the real ALSA path (an ALSA config written here with a
+# `file` PCM reading the recording as raw S16, captured through snd_pcm_readi) giving the same
+# finals as --simulate-realtime and ending cleanly on SIGINT, and a soak's resident memory.
+# usage: tests/test_listen_cli.sh [EDGE_STT] [MODELS_DIR] [DATA_DIR]
+set -u
+prog=${1:-build/native/edge-stt}
+models=${2:-build/testmodels}
+data=${3:-tests/data}
+model=$models/mini-en-q8_0.gguf
+wav=$data/vad_pauses.wav
+vad=models/silero-vad-v5.gguf
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/edgestt-listen.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+fails=0 passes=0
+ok() { passes=$((passes + 1)); }
+bad() { echo "FAIL test_listen_cli: $*"; fails=$((fails + 1)); }
+fast="--vad-model $vad --sample-len 2 --quiet"
+
+# expect CODE DESCRIPTION -- COMMAND...: the exit status; exit 3 and 4 with exactly one stderr line
+expect() {
+  want=$1 what=$2; shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  got=$?
+  if [ "$got" != "$want" ]; then bad "$what: exit $got, want $want ($(head -c 300 "$tmp/err"))"; return 1; fi
+  if [ "$want" -gt 2 ] && [ "$(wc -l <"$tmp/err")" != 1 ]; then bad "$what: stderr '$(cat "$tmp/err")'"; return 1; fi
+  ok
+  return 0
+}
+
+expect 2 "listen without a model" -- "$prog" listen --simulate-realtime "$wav"
+expect 2 "listen bad --mode" -- "$prog" listen -m "$model" --mode turbo --simulate-realtime "$wav"
+expect 2 "listen bad -o" -- "$prog" listen -m "$model" -o xml --simulate-realtime "$wav"
+expect 2 "soak without a file" -- "$prog" listen -m "$model" --soak-seconds 10
+expect 4 "listen missing wav" -- "$prog" listen -m "$model" $fast --simulate-realtime "$tmp/none.wav"
+expect 3 "listen missing model" -- "$prog" listen -m "$tmp/none.gguf" $fast --simulate-realtime "$wav"
+expect 3 "listen missing VAD" -- "$prog" listen -m "$model" --vad-model "$tmp/none.gguf" --quiet --simulate-realtime "$wav"
+
+# ALSA: a configuration of our own (nothing of the machine's), with the recording as a file PCM
+cfg=$tmp/asound.conf
+python3 - "$wav" "$tmp/in.s16" <<'EOF'
+import sys, wave
+w = wave.open(sys.argv[1])
+open(sys.argv[2], 'wb').write(w.readframes(w.getnframes()))
+EOF
+cat >"$cfg" <<EOF
+pcm.testin {
+  type file
+  slave.pcm { type null }
+  file "/dev/null"
+  infile "$tmp/in.s16"
+  format raw
+  hint { show on description "edge-stt test input" }
+}
+EOF
+export ALSA_CONFIG_PATH=$cfg
+have_alsa=1
+"$prog" devices >"$tmp/dev" 2>"$tmp/err" || have_alsa=0
+if [ $have_alsa = 1 ]; then
+  if grep -qx "testin" "$tmp/dev" && grep -q "^    edge-stt test input" "$tmp/dev"; then ok; else bad "devices: '$(cat "$tmp/dev")'"; fi
+  if expect 4 "missing capture device" -- "$prog" listen -m "$model" $fast -D nosuchdevice; then
+    grep -q "nosuchdevice" "$tmp/err" || bad "missing device: stderr '$(cat "$tmp/err")'"
+  fi
+  expect 4 "missing card" -- "$prog" listen -m "$model" $fast -D hw:9,0
+else
+  grep -q "without ALSA" "$tmp/err" && ok || bad "devices without ALSA: '$(cat "$tmp/err")'"
+fi
+
+# --simulate-realtime, JSON: one final per utterance, partials before them, every line JSON
+if expect 0 "simulate json" -- "$prog" listen -m "$model" $fast --speed 0 -o json --simulate-realtime "$wav"; then
+  cp "$tmp/out" "$tmp/sim.json"
+  python3 - "$tmp/sim.json" <<'EOF' && ok || bad "simulate json: $(head -c 600 "$tmp/sim.json")"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+fin = [e for e in ev if e['type'] == 'final']
+part = [e for e in ev if e['type'] == 'partial']
+assert [e['utterance'] for e in fin] == [0, 1, 2], fin
+# utterances (s): 0.64-2.18, 3.20-7.49 (the 0.4 s pause inside), 9.44-11.04
+for e, (a, b) in zip(fin, [(0.64, 2.18), (3.20, 7.49), (9.44, 11.04)]):
+    assert abs(e['start'] - a) < 0.05 and abs(e['end'] - b) < 0.05, e
+    assert e['at'] >= e['end'] + 0.6 - 0.04 and e['latency_ms'] >= 0, e
+assert len(part) >= 6 and all(p['end'] - p['start'] >= 0.45 for p in part), part
+EOF
+fi
+
+# speed 8: real time paced (about 1.5 s), same finals
+if expect 0 "simulate speed 8" -- "$prog" listen -m "$model" $fast --speed 8 --no-partials -o json --simulate-realtime "$wav"; then
+  python3 - "$tmp/out" "$tmp/sim.json" <<'EOF' && ok || bad "speed 8 finals differ: $(cat "$tmp/out")"
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2]) if '"final"' in l]
+key = lambda e: (e['utterance'], e['start'], e['end'], e['text'], e['avg_logprob'])
+assert [key(e) for e in a] == [key(e) for e in b], (a, b)
+EOF
+fi
+
+# hybrid: the accurate model is missing -> one line, the fast model serves
+if expect 0 "hybrid, accurate missing" -- "$prog" listen -m "$model" --accurate-model "$tmp/none.gguf" --vad-model $vad --sample-len 2 --speed 0 --no-partials -o json --simulate-realtime "$wav"; then
+  grep -q "none.gguf" "$tmp/err" && [ "$(grep -c '"final"' "$tmp/out")" = 3 ] && ! grep -q '"accurate"' "$tmp/out" && ok ||
+    bad "hybrid fallback: $(cat "$tmp/err") / $(head -c 300 "$tmp/out")"
+fi
+# hybrid auto with both: finals from the accurate model, partials from the fast one
+if expect 0 "hybrid auto" -- "$prog" listen -m "$model" --accurate-model "$models/mini-en-f32.gguf" $fast --speed 0 -o json --simulate-realtime "$wav"; then
+  [ "$(grep '"final"' "$tmp/out" | grep -c '"accurate"')" = 3 ] && [ "$(grep '"partial"' "$tmp/out" | grep -vc '"fast"')" = 0 ] && ok ||
+    bad "hybrid auto: $(head -c 600 "$tmp/out")"
+fi
+
+# the real ALSA path: capture from the file PCM (no drops: a file can wait), the same finals as
+# the simulation; after the file's end the capture goes on (silence) until SIGINT ends it cleanly
+if [ $have_alsa = 1 ]; then
+  "$prog" listen -m "$model" $fast --no-partials --no-drop -o json -D testin >"$tmp/cap.json" 2>"$tmp/cap.err" &
+  pid=$!
+  i=0
+  while [ $i -lt 600 ] && [ "$(grep -c '"final"' "$tmp/cap.json")" -lt 3 ]; do sleep 0.1; i=$((i + 1)); done
+  kill -INT $pid
+  wait $pid
+  rc=$?
+  if [ $rc = 0 ]; then ok; else bad "capture: exit $rc after SIGINT ($(cat "$tmp/cap.err"))"; fi
+  python3 - "$tmp/cap.json" "$tmp/sim.json" <<'EOF' && ok || bad "capture finals differ: $(cat "$tmp/cap.json")"
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2]) if '"final"' in l]
+key = lambda e: (e['utterance'], e['start'], e['end'], e['text'], e['avg_logprob'])
+assert [key(e) for e in a] == [key(e) for e in b], (a, b)
+EOF
+fi
+
+# soak: 10 simulated minutes; resident memory in the last minute within 256 KiB of the first
+if expect 0 "soak" -- "$prog" listen -m "$model" --vad-model $vad --sample-len 2 --speed 0 --no-partials --soak-seconds 600 --simulate-realtime "$wav"; then
+  line=$(grep "soak: rss" "$tmp/err")
+  echo "test_listen_cli: $line"
+  echo "$line" | awk '{ a = $(NF-7); b = $(NF-1); exit !(a > 0 && b > 0 && b - a <= 0.25) }' && ok || bad "soak: '$line'"
+  [ "$(grep -c '^final' "$tmp/out")" -ge 140 ] && ok || bad "soak: $(grep -c '^final' "$tmp/out") finals"
+fi
+
+echo "test_listen_cli: $passes passed, $fails failed"
+[ $fails = 0 ]
