@@ -584,6 +584,7 @@ int est_decoder_plan(const est_tokenizer *tok, int n_ctx, int max_rows, int max_
     d->multilingual = est_tok_multilingual(tok->n_vocab, tok->st.n_languages);
     d->max_rows = max_rows;
     d->max_finished = max_finished;
+    d->max_sample_len = est_tok_is_compact(tok->n_vocab) ? n_ctx : n_ctx / 2;
     if ((st = est_bpe_plan(tok, a, &d->bpe)) != 0) return st;
     size_t row = (size_t)n_ctx + 1, rows = (size_t)max_rows * row, fins = (size_t)max_finished * row;
 #define RESERVE(ptr, count, type)                                                                                    \
@@ -624,7 +625,7 @@ int est_decoder_plan(const est_tokenizer *tok, int n_ctx, int max_rows, int max_
         if (est_tok_bytes(tok, id, &s, &l) == EDGESTT_OK && l > max_tok) max_tok = l;
     }
     size_t text_cap;
-    if (!est_mul((size_t)(n_ctx / 2 + 1) * 3, max_tok, &text_cap)) return EDGESTT_E_LIMIT;
+    if (!est_mul((size_t)(d->max_sample_len + 1) * 3, max_tok, &text_cap)) return EDGESTT_E_LIMIT;
     d->text_cap = text_cap;
     RESERVE(d->text, text_cap + Z_MAX_MATCH + 8, uint8_t);
     d->bpe_scratch_size = est_bpe_scratch_size(max_prompt_bytes < 64 ? 64 : max_prompt_bytes);
@@ -947,7 +948,7 @@ int est_decode_run(est_decoder *d, const est_dec_backend *be, const est_dec_opti
     memset(r, 0, sizeof *r);
     const int beam = o->temperature > 0.0f ? 0 : o->beam_size;
     const int n_group = beam > 0 ? beam : o->temperature > 0.0f ? (o->best_of > 0 ? o->best_of : 1) : 1;
-    const int sample_len = o->sample_len > 0 ? o->sample_len : d->n_ctx / 2;
+    const int sample_len = o->sample_len > 0 ? o->sample_len : d->max_sample_len;
     int max_candidates = 0;
     if (beam > 0) {
         float patience = o->patience > 0.0f ? o->patience : 1.0f;
@@ -957,7 +958,8 @@ int est_decode_run(est_decoder *d, const est_dec_backend *be, const est_dec_opti
     if (n_group > d->max_rows || max_candidates > d->max_finished || beam > d->max_finished)
         return est_diag(diag, EDGESTT_E_LIMIT, "decode: %d rows / %d beam candidates, the state was planned for %d / %d",
                         n_group, max_candidates, d->max_rows, d->max_finished);
-    if (sample_len > d->n_ctx / 2) return est_diag(diag, EDGESTT_E_INVALID_ARG, "decode: sample_len %d > %d", sample_len, d->n_ctx / 2);
+    if (sample_len > d->max_sample_len)
+        return est_diag(diag, EDGESTT_E_INVALID_ARG, "decode: sample_len %d > %d", sample_len, d->max_sample_len);
     if (o->temperature > 0.0f && !o->rng) return est_diag(diag, EDGESTT_E_INVALID_ARG, "decode: sampling needs an rng");
     /* the first step: initial tokens in slot 0; no_speech_prob at the sot position */
     int sot_index, sample_begin = initial_tokens(d, o, &sot_index);

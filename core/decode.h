@@ -48,7 +48,7 @@ typedef struct est_dec_options {
     int best_of;               /* rows sampled at temperature > 0 (0 = 1) */
     float patience;            /* beam: max candidates = round(beam_size * patience); <= 0 = 1 */
     float length_penalty;      /* ranking: NAN = length (whisper's None), else ((5 + n) / 6)^alpha */
-    int sample_len;            /* 0 = n_text_ctx / 2 */
+    int sample_len;            /* 0 = max_sample_len (n_text_ctx / 2; compact vocabularies n_text_ctx) */
     int suppress_blank;
     int suppress_non_speech;   /* 1: whisper's "-1" set; 0: only the special tokens */
     int max_initial_ts;        /* index of the latest first timestamp (50 = 1.0 s); -1 = none */
@@ -80,6 +80,8 @@ typedef struct est_decoder {
     edgestt_special_tokens st;
     int n_vocab, n_ctx;        /* n_text_ctx */
     int multilingual;          /* [sot, lang, task] (est_tok_multilingual); detection when > 1 language */
+    int max_sample_len;        /* sampled tokens per run at most: n_ctx / 2 (whisper), compact
+                                  vocabularies n_ctx (characters need the room; the context still ends it) */
     int max_rows;              /* rows planned (beam_size or best_of) */
     int max_finished;          /* beam candidates planned */
     est_bpe bpe;

@@ -443,9 +443,9 @@ edgestt_status edgestt_transcribe(edgestt_state *s, const float *pcm, size_t n, 
         return (edgestt_status)est_diag(&s->err, EDGESTT_E_INVALID_ARG, "length_penalty outside 0..1");
     if (!(p->temperature >= 0.0f && p->temperature <= 1.0f) || isnan(p->temperature_inc))
         return (edgestt_status)est_diag(&s->err, EDGESTT_E_INVALID_ARG, "temperature outside 0..1");
-    if (p->sample_len < 0 || p->sample_len > s->model->hp.n_text_ctx / 2)
+    if (p->sample_len < 0 || p->sample_len > s->dec.max_sample_len)
         return (edgestt_status)est_diag(&s->err, EDGESTT_E_INVALID_ARG, "sample_len %d outside 0..%d", p->sample_len,
-                                        s->model->hp.n_text_ctx / 2);
+                                        s->dec.max_sample_len);
     if (p->task != EDGESTT_TASK_TRANSCRIBE && p->task != EDGESTT_TASK_TRANSLATE)
         return (edgestt_status)est_diag(&s->err, EDGESTT_E_INVALID_ARG, "unknown task %d", (int)p->task);
 

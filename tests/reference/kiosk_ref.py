@@ -4,7 +4,7 @@ models such as the project's kiosk model (docs/whisper-gguf.md): the window log-
 (clip zero-padded to the window; whisper_ref.window_mel), the encoder output, and greedy decoding
 with the engine's prompt and filters for these models: [sot, <|en|>, <|transcribe|>, <|notimestamps|>],
 the specials suppressed at every step (no non-speech symbols exist in the vocabulary), eot
-suppressed at the first step (the space token is not), at most n_text_ctx // 2 tokens.
+suppressed at the first step (the space token is not), until eot or the end of the context.
 
   /usr/bin/python3 tests/reference/kiosk_ref.py MODEL.gguf WAV [--seconds S] [--golden OUT]
 
@@ -31,7 +31,7 @@ def greedy(model, hp, tokens_explicit, af):
     logits = model.decode_step([prompt], st)[0, -1]
     first_logits = logits.clone()
     out, margins = [], []
-    for step in range(hp["n_text_ctx"] // 2):
+    for step in range(hp["n_text_ctx"] - len(prompt) + 1):  # the engine's sample_len for compact vocabularies
         x = logits.clone()
         x[suppress] = -float("inf")
         if step == 0:
@@ -42,6 +42,8 @@ def greedy(model, hp, tokens_explicit, af):
         if tok == t["eot"]:
             break
         out.append(tok)
+        if len(prompt) + len(out) > hp["n_text_ctx"]:  # as decoding.py: the last token is not fed
+            break
         logits = model.decode_step([[tok]], st)[0, -1]
     return out, margins, first_logits
 
