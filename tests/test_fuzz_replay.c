@@ -16,6 +16,7 @@
 #include "fuzz/fuzz_common.c"
 #include "fuzz/fuzz_ggml_bin.c"
 #include "fuzz/fuzz_gguf.c"
+#include "fuzz/fuzz_json.c"
 #include "fuzz/fuzz_tokenizer.c"
 #include "fuzz/fuzz_wav.c"
 #include "test.h"
@@ -84,6 +85,7 @@ static void replay_dir(const char *name, int (*fn)(const uint8_t *, size_t), int
 TEST(fuzz_replay_gguf) { replay_dir("gguf", est_fuzz_gguf, 5); }
 TEST(fuzz_replay_ggml_bin) { replay_dir("ggml_bin", est_fuzz_ggml_bin, 5); }
 TEST(fuzz_replay_wav) { replay_dir("wav", est_fuzz_wav, 5); }
+TEST(fuzz_replay_json) { replay_dir("json", est_fuzz_json, 5); }
 TEST(fuzz_replay_tokenizer) {
     est_fuzz_tokenizer_set_dir(est_test_model(""));
     replay_dir("tokenizer", est_fuzz_tokenizer, 5);

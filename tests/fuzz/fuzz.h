@@ -1,7 +1,7 @@
 /*
  * fuzz.h - the fuzz harnesses' entry points and shared checks (tests/fuzz/, built by `make fuzz`).
  *
- * Each harness file (fuzz_gguf.c, fuzz_ggml_bin.c, fuzz_wav.c, fuzz_tokenizer.c) defines one entry
+ * Each harness file (fuzz_gguf.c, fuzz_ggml_bin.c, fuzz_wav.c, fuzz_tokenizer.c, fuzz_json.c) defines one entry
  * point est_fuzz_<name>(data, size) and, unless EST_FUZZ_NO_MAIN is defined, libFuzzer's
  * LLVMFuzzerTestOneInput calling it.  tests/test_fuzz_replay.c includes the harness sources with
  * EST_FUZZ_NO_MAIN and replays the committed corpora (tests/fuzz/corpus/<name>/) through the very
@@ -28,6 +28,7 @@ int est_fuzz_gguf(const uint8_t *data, size_t size);
 int est_fuzz_ggml_bin(const uint8_t *data, size_t size);
 int est_fuzz_wav(const uint8_t *data, size_t size);
 int est_fuzz_tokenizer(const uint8_t *data, size_t size);
+int est_fuzz_json(const uint8_t *data, size_t size);
 
 /* libFuzzer's hook (defined by each harness unless EST_FUZZ_NO_MAIN). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

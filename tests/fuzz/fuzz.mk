@@ -13,7 +13,7 @@
 # build/fuzz/work/<h> and crashes to build/fuzz/crash-<h>-*; copy reproducers into the corpus.
 
 FUZZ_CC        ?= clang
-FUZZ_HARNESSES ?= gguf ggml_bin wav tokenizer
+FUZZ_HARNESSES ?= gguf ggml_bin wav tokenizer json
 FUZZ_RUNS      ?=
 FUZZ_ARGS      ?=
 FUZZ_DIR       := build/fuzz
@@ -71,7 +71,7 @@ run: $(FUZZ_BINS) seeds
 COV_DIR   := $(FUZZ_DIR)/cov
 COV_LIB   := $(COV_DIR)/lib/libedgestt-internal.a
 COV_FLAGS := -fprofile-instr-generate -fcoverage-mapping
-COV_FILES ?= core/gguf.c core/ggml_bin.c core/wav.c core/resample.c core/tokenizer.c core/model.c models/whisper.c
+COV_FILES ?= core/gguf.c core/ggml_bin.c core/wav.c core/resample.c core/tokenizer.c core/model.c models/whisper.c core/json.c
 
 cov-lib:
 	@$(MAKE) --no-print-directory -f Makefile CC=$(FUZZ_CC) CROSS= BUILD=$(COV_DIR)/lib OPT=-O1 WERROR=1 \
