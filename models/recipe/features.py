@@ -16,7 +16,7 @@ from mel_ref import mel_filters  # noqa: E402
 SR = 16000
 N_FFT = 400
 HOP = 160
-N_AUDIO_CTX = 400          # encoder positions: 8 s window, 800 mel frames
+N_AUDIO_CTX = 400          # 8 s: the window synth.py stores; the model's window (300) is a prefix
 N_FRAMES = 2 * N_AUDIO_CTX
 _FILT = torch.from_numpy(mel_filters(80))
 _WIN = torch.hann_window(N_FFT)

@@ -113,6 +113,20 @@ class Block(nn.Module):
         return x + self.mlp(self.mlp_ln(x))
 
 
+def conv1d_k3(x, w, b, stride):
+    """Conv1d, kernel 3, padding 1, on time-major input as im2col + matmul.
+    x [B, T, C], w [S, C, 3] (nn.Conv1d layout), b [S] -> [B, T_out, S].  Used instead of nn.Conv1d:
+    Debian torch 1.13's oneDNN conv1d backward returns garbage (zeros or 1e3..1e14 values) when its
+    incoming gradient is non-contiguous, as the permute after conv2 makes it - the cause of the
+    NaN / exploding-gradient steps seen in training."""
+    B, T, C = x.shape
+    S = w.shape[0]
+    xp = F.pad(x, (0, 0, 1, 1))
+    t_out = (T - 1) // stride + 1
+    cols = torch.cat([xp[:, k:k + stride * (t_out - 1) + 1:stride, :] for k in range(3)], dim=2)
+    return cols @ w.permute(2, 1, 0).reshape(3 * C, S) + b
+
+
 class AudioEncoder(nn.Module):
     def __init__(self, d):
         super().__init__()
@@ -125,8 +139,9 @@ class AudioEncoder(nn.Module):
 
     def forward(self, mel):
         # mel: [B, n_mels, 2 * n_audio_ctx] -> [B, n_audio_ctx, S]
-        x = F.gelu(self.conv1(mel))
-        x = F.gelu(self.conv2(x)).permute(0, 2, 1)
+        x = mel.transpose(1, 2)                                              # [B, 2L, n_mels]
+        x = F.gelu(conv1d_k3(x, self.conv1.weight, self.conv1.bias, 1))      # [B, 2L, S]
+        x = F.gelu(conv1d_k3(x, self.conv2.weight, self.conv2.bias, 2))      # [B, L, S]
         x = x + self.positional_embedding[:x.shape[1]]  # training may crop the window's silent tail
         for b in self.blocks:
             x = b(x)
@@ -191,3 +206,67 @@ class Whisper(nn.Module):
                     ids.append(t)
             out.append(ids)
         return out
+
+
+@torch.no_grad()
+def greedy_cached(model, mel, max_len=110):
+    """Batch greedy decode (prompt [sot, en, transcribe, notimestamps]; only text tokens and eot
+    allowed) with cross-attention K/V computed once and a self-attention K/V cache.
+    mel [B, n_mels, 2 * n_audio_ctx] -> list of text-id lists."""
+    dec = model.decoder
+    xa = model.encoder(mel)
+    B = mel.shape[0]
+    S = xa.shape[2]
+    cross = [(b.cross_attn.key(xa), b.cross_attn.value(xa)) for b in dec.blocks]
+    cache = [[None, None] for _ in dec.blocks]
+
+    def attend(att, q, k, v, causal_len=None):
+        H = att.n_head
+        D = S // H
+        sc = D ** -0.25
+        T, Tk = q.shape[1], k.shape[1]
+        qh = (q.view(B, T, H, D).transpose(1, 2) * sc)
+        kh = (k.view(B, Tk, H, D).transpose(1, 2) * sc)
+        vh = v.view(B, Tk, H, D).transpose(1, 2)
+        w = qh @ kh.transpose(-1, -2)
+        if T > 1:
+            mask = torch.ones(T, Tk, dtype=torch.bool).triu(1 + Tk - T)
+            w = w.masked_fill(mask, float("-inf"))
+        o = torch.softmax(w, -1) @ vh
+        return att.out(o.transpose(1, 2).reshape(B, T, S))
+
+    def step(tok, pos):
+        # tok [B, T] new tokens at positions pos..pos+T-1 -> logits of the last one [B, V]
+        x = dec.token_embedding(tok) + dec.positional_embedding[pos:pos + tok.shape[1]]
+        for i, b in enumerate(dec.blocks):
+            h = b.attn_ln(x)
+            k, v = b.attn.key(h), b.attn.value(h)
+            if cache[i][0] is not None:
+                k = torch.cat([cache[i][0], k], 1)
+                v = torch.cat([cache[i][1], v], 1)
+            cache[i] = [k, v]
+            x = x + attend(b.attn, b.attn.query(h), k, v)
+            h = b.cross_attn_ln(x)
+            x = x + attend(b.cross_attn, b.cross_attn.query(h), cross[i][0], cross[i][1])
+            x = x + b.mlp(b.mlp_ln(x))
+        return (dec.ln(x[:, -1]) @ dec.token_embedding.weight.T)
+
+    prompt = torch.tensor([[SOT, LANG_EN, TRANSCRIBE, NO_TIMESTAMPS]] * B)
+    logits = step(prompt, 0)
+    pos = prompt.shape[1]
+    out = [[] for _ in range(B)]
+    done = [False] * B
+    for _ in range(min(max_len, model.dims.n_text_ctx - pos)):
+        logits[:, EOT + 1:] = float("-inf")
+        nxt = logits.argmax(-1)
+        for j in range(B):
+            if not done[j]:
+                if int(nxt[j]) == EOT:
+                    done[j] = True
+                else:
+                    out[j].append(int(nxt[j]))
+        if all(done):
+            break
+        logits = step(nxt[:, None], pos)
+        pos += 1
+    return out

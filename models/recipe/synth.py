@@ -9,7 +9,9 @@ leading silence and white/pink/brown noise at 10..30 dB SNR.  Held out from trai
 espeak-ng variant "+f4" and festival voice ked_diphone (the "unseen" half of the test set).
 
 Outputs (work/):
-  feats.f16      float16 memmap [N, 80, 2*N_AUDIO_CTX]: the contract's window log-mel of each clip
+  feats.npy      float16 .npy memmap [N, 80, 800]: the contract's log-mel of each clip over an 8 s window
+                 (train.py keeps the first 2 * n_audio_ctx frames; same values, since the maximum
+                 is over the clip and the rest is zeros)
   meta.tsv       index<TAB>target<TAB>voice<TAB>n_samples<TAB>speech_end_s  (written in order)
   progress       number of leading rows of feats.f16 that are complete (train.py may start early)
 Test set (--test): tests/data/kiosk/{seen,unseen}/NNN.wav (clean, 16-bit) and seen.tsv/unseen.tsv.
@@ -34,7 +36,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "work")
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from features import N_AUDIO_CTX, window_logmel, SR  # noqa: E402
+from features import window_logmel, SR  # noqa: E402
+
+N_AUDIO_CTX = 400  # feature window written here (8 s); clips longer than this are dropped
 
 ESPEAK_BASES = ["en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-gb-x-gbcwmd"]
 ESPEAK_VARIANTS = ["", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f5", "klatt", "klatt2",
