@@ -8,11 +8,12 @@
  *   and title replacements (won't -> will not, can't -> can not, let's -> let us, n't -> not,
  *   're -> are, 's -> is, 'd -> would, 'll -> will, 've -> have, 'm -> am, mr -> mister, dr ->
  *   doctor, ...); commas between digits removed; periods not followed by a digit removed; every
- *   other symbol or punctuation character (apostrophes included) becomes a space, keeping . % $;
+ *   other symbol or punctuation character (apostrophes included) becomes a space, keeping . % $ ¢ £ €;
  *   spelled-out numbers become digits as EnglishNumberNormalizer does in the common cases (see
- *   numbers() below); . $ not before a digit and % not after one are removed; whitespace collapsed.
- * Not implemented: British -> American spellings, fractions, currencies other than dollars
- * ("cents", pounds, euros), "double"/"triple", and non-Latin-1 diacritics and symbols (kept as is).
+ *   numbers() below); . $ ¢ £ € not before a digit and % not after one are removed; whitespace
+ *   collapsed.
+ * Not implemented: British -> American spellings, fractions, and non-Latin-1 diacritics and symbols
+ * (kept as is).
  *
  * Scores are Levenshtein distances: over words (WER) and over bytes of the normalised text
  * including spaces (CER, as jiwer's cer); corpus rates are sums of errors over sums of reference
@@ -163,6 +164,11 @@ static void symbols(const char *s, str *o) {
                 i += 2;
                 continue;
             }
+            if (c == 0xC2 && ((unsigned char)s[i + 1] == 0xA2 || (unsigned char)s[i + 1] == 0xA3)) { /* ¢ £ kept */
+                s_putn(o, s + i, 2);
+                i += 1;
+                continue;
+            }
             if (c == 0xC2 && (unsigned char)s[i + 1] >= 0xA0 && (unsigned char)s[i + 1] <= 0xBF) {
                 s_putc(o, ' ');
                 i += 1;
@@ -179,114 +185,151 @@ static void symbols(const char *s, str *o) {
 
 /* ==== numbers (EnglishNumberNormalizer, common cases) ===================================== */
 /*
- * Over the words: ones (zero..nineteen), tens (twenty..ninety) and multipliers (hundred, thousand,
- * million, billion, trillion) accumulate a value the way whisper's process_words does: "thirty
- * five" -> 35, "two hundred fifty" -> 250, "one thousand two hundred" -> 1200, digits spoken in a
- * row concatenate ("four five two one" -> 4521, "seven thirty" -> 730, "nineteen ninety nine" ->
- * 1999); "and" between a multiplier and a number is dropped; "oh"/"o" after a number word is a 0;
- * "point" followed by number words makes a decimal; ordinals (first.. ninth, tenth.. nineteenth,
- * twentieth.. ninetieth, hundredth, thousandth, millionth) end the number with st/nd/rd/th
- * ("second" only after a number word); a number followed by "percent" gets "%", by "dollar(s)"
- * a leading "$".
+ * whisper's process_words over the words, with its value kept as none / integer / digit string:
+ * zeros (zero, oh, o) append a 0; ones (one..nineteen), tens (twenty..ninety) and multipliers
+ * (hundred .. trillion) accumulate ("thirty five" -> 35, "two hundred fifty" -> 250, "one thousand
+ * two hundred" -> 1200) or concatenate when spoken as digits ("four five two one" -> 4521, "seven
+ * thirty" -> 730, "seven thirty five" -> 735, "twelve o clock" -> 120 clock, as whisper gives it);
+ * ordinals and plurals (first, twelfth, twentieth, hundredth, sixes, twenties) end the number with
+ * their suffix; "and" after a multiplier before a number is dropped; "double" / "triple" repeat a
+ * digit; "point" starts decimals; "percent" / "per cent" append %, "dollars", "cents", "pounds",
+ * "euros" after a number prefix $ ¢ £ €; arabic numbers start a value ("5 o clock" -> 50 clock, as
+ * whisper gives it); then "1" / "1s" are written "one" / "ones".  Not done: signs and prefixes on
+ * arabic numbers, "minus"/"plus", "and a half", cents merged into dollars.
  */
 
-static const char *const ones_w[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
-                                     "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen",
-                                     "sixteen", "seventeen", "eighteen", "nineteen"};
+static const char *const ones_w[] = {"", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                                     "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+                                     "seventeen", "eighteen", "nineteen"};
 static const char *const ones_ord[] = {"zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh",
                                        "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth",
                                        "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth"};
 static const char *const tens_w[] = {"", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"};
-static const char *const tens_ord[] = {"", "", "twentieth", "thirtieth", "fortieth", "fiftieth", "sixtieth",
-                                       "seventieth", "eightieth", "ninetieth"};
-static const struct { const char *w, *ord; long long v; } mults[] = {
-    {"hundred", "hundredth", 100LL}, {"thousand", "thousandth", 1000LL}, {"million", "millionth", 1000000LL},
-    {"billion", "billionth", 1000000000LL}, {"trillion", "trillionth", 1000000000000LL}};
+static const struct { const char *w; long long v; } mults[] = {
+    {"hundred", 100LL}, {"thousand", 1000LL}, {"million", 1000000LL}, {"billion", 1000000000LL},
+    {"trillion", 1000000000000LL}};
 
-enum { W_NONE, W_ONES, W_TENS, W_MULT };
+enum { W_NONE, W_ZERO, W_ONES, W_ONES_SUF, W_TENS, W_TENS_SUF, W_MULT, W_MULT_SUF, W_FOLLOW, W_SUFFIXER, W_SPECIAL };
 
-/* Class of word w: *v its value, *ord 1 when it is the ordinal form. */
-static int word_class(const char *w, long long *v, int *ord) {
-    *ord = 0;
-    for (int i = 0; i < 20; i++) {
+/* Class of word w (whisper's word sets); *v its value, *suf the suffix of the suffixed forms. */
+static int word_class(const char *w, long long *v, const char **suf) {
+    char tmp[32];
+    *v = 0;
+    *suf = "";
+    if (!w) return W_NONE;
+    if (!strcmp(w, "zero") || !strcmp(w, "oh") || !strcmp(w, "o")) return W_ZERO;
+    for (int i = 1; i < 20; i++) {
         if (!strcmp(w, ones_w[i])) return *v = i, W_ONES;
-        if (!strcmp(w, ones_ord[i])) return *v = i, *ord = 1, W_ONES;
+        snprintf(tmp, sizeof tmp, "%s%s", i == 6 ? "sixe" : ones_w[i], "s");
+        if (!strcmp(w, tmp)) return *v = i, *suf = "s", W_ONES_SUF;
     }
+    for (int i = 0; i < 20; i++)
+        if (!strcmp(w, ones_ord[i])) return *v = i, *suf = i == 1 ? "st" : i == 2 ? "nd" : i == 3 ? "rd" : "th", W_ONES_SUF;
     for (int i = 2; i < 10; i++) {
+        size_t l = strlen(tens_w[i]);
         if (!strcmp(w, tens_w[i])) return *v = 10 * i, W_TENS;
-        if (!strcmp(w, tens_ord[i])) return *v = 10 * i, *ord = 1, W_TENS;
+        if (!strncmp(w, tens_w[i], l - 1) && (!strcmp(w + l - 1, "ies") || !strcmp(w + l - 1, "ieth")))
+            return *v = 10 * i, *suf = w[l + 1] == 's' ? "s" : "th", W_TENS_SUF;
     }
     for (size_t i = 0; i < sizeof mults / sizeof mults[0]; i++) {
+        size_t l = strlen(mults[i].w);
         if (!strcmp(w, mults[i].w)) return *v = mults[i].v, W_MULT;
-        if (!strcmp(w, mults[i].ord)) return *v = mults[i].v, *ord = 1, W_MULT;
+        if (!strncmp(w, mults[i].w, l) && (!strcmp(w + l, "s") || !strcmp(w + l, "th")))
+            return *v = mults[i].v, *suf = w + l, W_MULT_SUF;
     }
+    if (!strcmp(w, "dollar") || !strcmp(w, "dollars") || !strcmp(w, "cent") || !strcmp(w, "cents") ||
+        !strcmp(w, "pound") || !strcmp(w, "pounds") || !strcmp(w, "euro") || !strcmp(w, "euros"))
+        return W_FOLLOW;
+    if (!strcmp(w, "per") || !strcmp(w, "percent")) return W_SUFFIXER;
+    if (!strcmp(w, "and") || !strcmp(w, "double") || !strcmp(w, "triple") || !strcmp(w, "point")) return W_SPECIAL;
     return W_NONE;
 }
 
+static const char *follow_symbol(const char *w) {
+    return w[0] == 'd' ? "$" : w[0] == 'c' ? "\xc2\xa2" : w[0] == 'p' ? "\xc2\xa3" : "\xe2\x82\xac";
+}
+
 typedef struct numval {
-    int kind;           /* 0 none, 1 integer, 2 digit string */
+    int kind;           /* 0 none, 1 integer, 2 string */
     long long num;
-    char digits[128];
+    char s[128];
+    const char *prefix; /* $ ¢ £ € or NULL */
 } numval;
 
-static void to_string(numval *n) {
-    if (n->kind == 1) snprintf(n->digits, sizeof n->digits, "%lld", n->num);
-    n->kind = 2;
+static const char *nv_text(numval *n) {
+    if (n->kind == 1) snprintf(n->s, sizeof n->s, "%lld", n->num);
+    return n->s;
 }
-
-static void append_digits(numval *n, long long v) {
-    to_string(n);
-    size_t l = strlen(n->digits);
-    snprintf(n->digits + l, sizeof n->digits - l, "%lld", v);
-}
-
-/* Text of a number value (integer or digits) into buf. */
-static const char *num_text(numval *n) {
-    if (n->kind == 1) snprintf(n->digits, sizeof n->digits, "%lld", n->num);
-    return n->digits;
-}
-
-static const char *ord_suffix(long long v, const char *digits) {
-    size_t l = strlen(digits);
-    int last = l ? digits[l - 1] - '0' : (int)(v % 10), tens = l > 1 ? digits[l - 2] - '0' : 0;
-    if (tens == 1) return "th";
-    return last == 1 ? "st" : last == 2 ? "nd" : last == 3 ? "rd" : "th";
-}
-
-/* Apply one number word to the running value (whisper's process_words cases). */
-static void number_word(numval *n, int cls, long long v, int prev_cls) {
-    if (cls == W_ONES) {
-        if (!n->kind) n->kind = 1, n->num = v;
-        else if (n->kind == 2 || prev_cls == W_ONES) {
-            if (prev_cls == W_TENS && v < 10) { /* "seven thirty five": the tens' zero becomes the digit */
-                to_string(n);
-                n->digits[strlen(n->digits) - 1] = (char)('0' + v);
-            } else {
-                append_digits(n, v);
-            }
-        } else if (v < 10) {
-            if (n->num % 10 == 0) n->num += v;
-            else append_digits(n, v);
-        } else {
-            if (n->num % 100 == 0) n->num += v;
-            else append_digits(n, v);
-        }
-    } else if (cls == W_TENS) {
-        if (!n->kind) n->kind = 1, n->num = v;
-        else if (n->kind == 2) append_digits(n, v);
-        else if (n->num % 100 == 0) n->num += v;
-        else append_digits(n, v);
-    } else { /* multiplier */
-        if (!n->kind) n->kind = 1, n->num = v;
-        else if (n->kind == 2 || n->num == 0) { /* "four five hundred" -> 4500, "one point five million" */
-            double x = n->kind == 2 ? atof(n->digits) * (double)v : 0.0;
-            if (x > 0.0 && x < 9e15 && x == (double)(long long)x) n->kind = 1, n->num = (long long)x;
-            else n->kind = 1, n->num = v; /* whisper outputs the old value first; rare enough to fold */
-        } else {
-            long long before = n->num / 1000 * 1000, residual = n->num % 1000;
-            n->num = before + residual * v;
-        }
+static void nv_str(numval *n) {
+    if (n->kind != 2) {
+        if (n->kind == 1) snprintf(n->s, sizeof n->s, "%lld", n->num);
+        else n->s[0] = 0;
+        n->kind = 2;
     }
+}
+static void nv_cat(numval *n, const char *t) {
+    nv_str(n);
+    size_t l = strlen(n->s);
+    snprintf(n->s + l, sizeof n->s - l, "%s", t);
+}
+static void nv_cat_int(numval *n, long long v) {
+    char t[24];
+    snprintf(t, sizeof t, "%lld", v);
+    nv_cat(n, t);
+}
+
+/* whisper's output(): the value (with its prefix) as one word, then the value is cleared. */
+static void emit_word(str *o, const char *w) {
+    if (o->n) s_putc(o, ' ');
+    s_puts(o, w);
+}
+static void nv_out(numval *n, str *o, const char *suffix) {
+    if (!n->kind) return;
+    char buf[192];
+    snprintf(buf, sizeof buf, "%s%s%s", n->prefix ? n->prefix : "", nv_text(n), suffix ? suffix : "");
+    emit_word(o, buf);
+    memset(n, 0, sizeof *n);
+}
+
+/* value + ones (or the ones of a suffixed word) as whisper combines them. */
+static void add_ones(numval *n, long long ones, int prev_ones, int prev_tens) {
+    if (!n->kind) n->kind = 1, n->num = ones;
+    else if (n->kind == 2 || prev_ones) {
+        nv_str(n);
+        size_t l = strlen(n->s);
+        if (prev_tens && ones < 10 && l) n->s[l - 1] = (char)('0' + ones); /* the tens' zero becomes the digit */
+        else nv_cat_int(n, ones);
+    } else if (ones < 10) {
+        if (n->num % 10 == 0) n->num += ones;
+        else nv_cat_int(n, ones);
+    } else {
+        if (n->num % 100 == 0) n->num += ones;
+        else nv_cat_int(n, ones);
+    }
+}
+
+static void add_tens(numval *n, long long tens) {
+    if (!n->kind) n->kind = 1, n->num = tens;
+    else if (n->kind == 2) nv_cat_int(n, tens);
+    else if (n->num % 100 == 0) n->num += tens;
+    else nv_cat_int(n, tens);
+}
+
+/* Returns 0, or 1 when the string value could not be multiplied (whisper then outputs it first). */
+static int add_mult(numval *n, long long m) {
+    if (!n->kind) {
+        n->kind = 1, n->num = m;
+    } else if (n->kind == 2 || n->num == 0) {
+        double x = n->kind == 2 ? atof(n->s) * (double)m : 0.0;
+        int ok = n->kind == 2 && n->s[0] && strspn(n->s, "0123456789.") == strlen(n->s) && x < 9e15 &&
+                 x == (double)(long long)x;
+        if (!ok) return 1;
+        n->kind = 1, n->num = (long long)x;
+    } else {
+        long long before = n->num / 1000 * 1000, residual = n->num % 1000;
+        n->num = before + residual * m;
+    }
+    return 0;
 }
 
 /* Words of s (space separated) with spelled-out numbers as digits, into o. */
@@ -296,75 +339,123 @@ static void numbers(const char *s, str *o) {
         o->oom = 1;
         return;
     }
-    char *words[4096];
+    size_t cap = strlen(s) / 2 + 2;
+    char **words = malloc(cap * sizeof *words);
+    if (!words) {
+        free(buf);
+        o->oom = 1;
+        return;
+    }
     int nw = 0;
-    for (char *t = strtok(buf, " "); t && nw < 4096; t = strtok(NULL, " ")) words[nw++] = t;
+    for (char *t = strtok(buf, " "); t; t = strtok(NULL, " ")) words[nw++] = t;
     numval n;
     memset(&n, 0, sizeof n);
-    int prev_cls = W_NONE, decimal = 0;
     str out = {0};
-    for (int i = 0; i <= nw; i++) {
-        const char *w = i < nw ? words[i] : NULL;
-        long long v = 0;
-        int ord = 0, cls = w ? word_class(w, &v, &ord) : W_NONE;
-        if (cls != W_NONE && ord && !strcmp(w, "second") && !n.kind) cls = W_NONE; /* "a second" */
-        if (cls == W_NONE && w && n.kind && prev_cls != W_NONE && (!strcmp(w, "oh") || !strcmp(w, "o"))) cls = W_ONES, v = 0;
-        if (cls != W_NONE) {
-            if (decimal && cls == W_ONES && v < 10) append_digits(&n, v);
-            else if (decimal) { /* a decimal ends at anything but a digit */
-                s_puts(&out, num_text(&n)), s_putc(&out, ' ');
-                memset(&n, 0, sizeof n), decimal = 0;
-                number_word(&n, cls, v, W_NONE);
-            } else number_word(&n, cls, v, prev_cls);
-            prev_cls = cls;
-            if (ord) {
-                const char *d = num_text(&n);
-                s_puts(&out, d), s_puts(&out, ord_suffix(n.num, d)), s_putc(&out, ' ');
-                memset(&n, 0, sizeof n), prev_cls = W_NONE, decimal = 0;
+    for (int i = 0; i < nw; i++) {
+        const char *prev = i ? words[i - 1] : NULL, *cur = words[i], *next = i + 1 < nw ? words[i + 1] : NULL;
+        long long v, pv, nv;
+        const char *suf, *psuf, *nsuf;
+        int cls = word_class(cur, &v, &suf), pc = word_class(prev, &pv, &psuf), nc = word_class(next, &nv, &nsuf);
+        const int prev_ones = pc == W_ONES, prev_tens = pc == W_TENS;
+        const size_t dl = strspn(cur, "0123456789");
+        if (dl && (!cur[dl] || (cur[dl] == '.' && cur[dl + 1] && strspn(cur + dl + 1, "0123456789") == strlen(cur + dl + 1)))) {
+            /* arabic numbers join decimals after "point", else start a new value */
+            if (n.kind == 2 && n.s[0] && n.s[strlen(n.s) - 1] == '.') {
+                nv_cat(&n, cur);
+                continue;
             }
+            nv_out(&n, &out, NULL);
+            if (!cur[dl] && dl < 16) n.kind = 1, n.num = atoll(cur);
+            else nv_cat(&n, cur);
             continue;
         }
-        if (w && n.kind) {
-            long long nv;
-            int no, next = i + 1 < nw ? word_class(words[i + 1], &nv, &no) : W_NONE;
-            if (!strcmp(w, "and") && prev_cls == W_MULT && next != W_NONE && !decimal) continue;
-            if (!strcmp(w, "point") && next == W_ONES && nv < 10 && !decimal) {
-                to_string(&n);
-                size_t l = strlen(n.digits);
-                if (l + 1 < sizeof n.digits) n.digits[l] = '.', n.digits[l + 1] = 0;
-                decimal = 1;
-                prev_cls = W_NONE;
-                continue;
+        switch (cls) {
+        case W_NONE:
+            nv_out(&n, &out, NULL);
+            emit_word(&out, cur);
+            break;
+        case W_ZERO: nv_cat(&n, "0"); break;
+        case W_ONES: add_ones(&n, v, prev_ones, prev_tens); break;
+        case W_ONES_SUF: add_ones(&n, v, prev_ones, prev_tens), nv_out(&n, &out, suf); break;
+        case W_TENS: add_tens(&n, v); break;
+        case W_TENS_SUF: add_tens(&n, v), nv_out(&n, &out, suf); break;
+        case W_MULT:
+            if (add_mult(&n, v)) nv_out(&n, &out, NULL), n.kind = 1, n.num = v;
+            break;
+        case W_MULT_SUF:
+            if (add_mult(&n, v)) nv_out(&n, &out, NULL), n.kind = 1, n.num = v;
+            nv_out(&n, &out, suf);
+            break;
+        case W_FOLLOW:
+            if (n.kind) n.prefix = follow_symbol(cur), nv_out(&n, &out, NULL);
+            else emit_word(&out, cur);
+            break;
+        case W_SUFFIXER:
+            if (!n.kind) emit_word(&out, cur);
+            else if (!strcmp(cur, "percent")) nv_out(&n, &out, "%");
+            else if (next && !strcmp(next, "cent")) nv_out(&n, &out, "%"), i++;
+            else nv_out(&n, &out, NULL), emit_word(&out, cur);
+            break;
+        default: /* and, double, triple, point */
+            if (nc == W_NONE) {
+                nv_out(&n, &out, NULL);
+                emit_word(&out, cur);
+            } else if (!strcmp(cur, "and")) {
+                if (pc != W_MULT) nv_out(&n, &out, NULL), emit_word(&out, cur);
+            } else if (!strcmp(cur, "double") || !strcmp(cur, "triple")) {
+                if (nc == W_ONES || nc == W_ZERO) {
+                    for (int r = 0; r < (cur[0] == 'd' ? 2 : 3); r++) nv_cat_int(&n, nc == W_ONES ? nv : 0);
+                    i++;
+                } else {
+                    nv_out(&n, &out, NULL);
+                    emit_word(&out, cur);
+                }
+            } else if (nc == W_ONES || nc == W_TENS || nc == W_ZERO) { /* point */
+                nv_cat(&n, ".");
             }
-            if (!strcmp(w, "percent")) {
-                s_puts(&out, num_text(&n)), s_puts(&out, "% ");
-                memset(&n, 0, sizeof n), prev_cls = W_NONE, decimal = 0;
-                continue;
-            }
-            if (!strcmp(w, "dollar") || !strcmp(w, "dollars")) {
-                s_putc(&out, '$'), s_puts(&out, num_text(&n)), s_putc(&out, ' ');
-                memset(&n, 0, sizeof n), prev_cls = W_NONE, decimal = 0;
-                continue;
+            break;
+        }
+    }
+    nv_out(&n, &out, NULL);
+    /* "1" / "1s" as words are written "one" / "ones" (whisper's postprocess) */
+    if (out.p)
+        for (char *t = out.p; (t = strstr(t, "1")) != NULL; t++) {
+            int start = t == out.p || t[-1] == ' ';
+            int plural = t[1] == 's';
+            if (start && (t[1 + plural] == ' ' || !t[1 + plural])) {
+                *t = 0;
+                str r = {0};
+                s_puts(&r, out.p), s_puts(&r, plural ? "ones" : "one"), s_puts(&r, t + 1 + plural);
+                size_t at = (size_t)(t - out.p) + 3;
+                free(out.p);
+                out = r;
+                if (!out.p) break;
+                t = out.p + at - 1;
             }
         }
-        if (n.kind) s_puts(&out, num_text(&n)), s_putc(&out, ' ');
-        memset(&n, 0, sizeof n);
-        prev_cls = W_NONE;
-        decimal = 0;
-        if (w) s_puts(&out, w), s_putc(&out, ' ');
-    }
     if (out.oom) o->oom = 1;
     if (out.p) s_puts(o, out.p);
     free(out.p);
+    free(words);
     free(buf);
 }
 
-/* . $ not before a digit and % not after one become spaces; whitespace collapsed and trimmed. */
+/* . $ ¢ £ € not before a digit and % not after one become spaces; whitespace collapsed and trimmed. */
 static void finish(const char *s, str *o) {
     int pending = 0;
     for (size_t i = 0; s[i]; i++) {
         char c = s[i];
         if ((c == '.' || c == '$') && !is_digit((unsigned char)s[i + 1])) c = ' ';
+        if ((!strncmp(s + i, "\xc2\xa2", 2) || !strncmp(s + i, "\xc2\xa3", 2)) && !is_digit((unsigned char)s[i + 2])) {
+            pending = o->n > 0; /* ¢ £ not before a digit */
+            i += 1;
+            continue;
+        }
+        if (!strncmp(s + i, "\xe2\x82\xac", 3) && !is_digit((unsigned char)s[i + 3])) { /* € */
+            pending = o->n > 0;
+            i += 2;
+            continue;
+        }
         if (c == '%' && (i == 0 || !is_digit((unsigned char)s[i - 1]))) c = ' ';
         if (is_space((unsigned char)c)) {
             pending = o->n > 0;
