@@ -493,3 +493,42 @@ TEST(vad_kernel_variants) {
     printf("  ref vs auto kernels: max |diff| %.3g over 60 windows\n", worst);
     CHECKF(worst <= 1e-6, "ref and auto kernels differ by %.3g", worst);
 }
+
+/* Edge cases: no audio, less than one window, seeded low noise (no speech), bad arguments. */
+TEST(vad_edge_cases) {
+    edgestt_vad *v = open_vad();
+    CHECK(v);
+    uint64_t rng = est_test_seed();
+    static float noise[16000];
+    for (size_t i = 0; i < 16000; i++) noise[i] = (float)((int)(est_test_rand(&rng) % 2001) - 1000) * 2e-6f;
+    edgestt_vad_segment seg[4];
+    size_t n0 = 9, n1 = 9, n2 = 9;
+    edgestt_vad_event ev;
+    float p;
+    int s[9];
+    s[0] = edgestt_vad_segments(v, NULL, 0, seg, 4, &n0);
+    s[1] = edgestt_vad_segments(v, noise, 100, seg, 4, &n1);
+    s[2] = edgestt_vad_segments(v, noise, 16000, seg, 4, &n2);
+    s[3] = edgestt_vad_prob(v, NULL, &p);
+    s[4] = edgestt_vad_feed(v, noise, NULL);
+    s[5] = edgestt_vad_segments(v, noise, 16000, NULL, 4, &n2);
+    s[6] = edgestt_vad_finish(v, 0, &ev);
+    edgestt_vad_close(v);
+    edgestt_vad *v3 = (edgestt_vad *)&rng; /* must come back NULL */
+    s[7] = edgestt_vad_open(est_test_data("no-such-vad.gguf"), NULL, 0, &v3, NULL) == EDGESTT_E_IO && v3 == NULL;
+    s[8] = edgestt_vad_set_params(NULL, NULL);
+    edgestt_vad *v2 = open_vad();
+    edgestt_vad_close(v2);
+    edgestt_vad_close(NULL);
+    CHECK_ST(s[0], EDGESTT_OK);
+    CHECK_ST(s[1], EDGESTT_OK);
+    CHECK_ST(s[2], EDGESTT_OK);
+    CHECK(n0 == 0 && n1 == 0 && n2 == 0);
+    CHECK_ST(s[3], EDGESTT_E_INVALID_ARG);
+    CHECK_ST(s[4], EDGESTT_E_INVALID_ARG);
+    CHECK_ST(s[5], EDGESTT_E_INVALID_ARG);
+    CHECK_ST(s[6], EDGESTT_OK);
+    CHECK(!ev.ended && !ev.started);
+    CHECK(s[7]);
+    CHECK_ST(s[8], EDGESTT_E_INVALID_ARG);
+}
