@@ -235,7 +235,7 @@ install: $(LIB) $(PROG)
 	install -m 644 core/edgestt.h $(DESTDIR)$(PREFIX)/include/
 	install -m 755 $(PROG) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/share/edge-stt && install -m 644 models/silero-vad-v5.gguf $(DESTDIR)$(PREFIX)/share/edge-stt/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define EDGESTT_VERSION "\(.*\)"/\1/p' core/edgestt.h)|' \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS_PRIVATE@|$(LDLIBS)|' -e 's|@VERSION@|$(shell sed -n 's/^#define EDGESTT_VERSION "\(.*\)"/\1/p' core/edgestt.h)|' \
 	  examples/edgestt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/edgestt.pc
 
 clean:
