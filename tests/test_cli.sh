@@ -193,6 +193,16 @@ if expect 0 "eval --json --per-file" -- "$prog" eval -m "$model" --manifest "$tm
   grep -q '"files": 2,' "$tmp/out" && grep -q '"wer": 40.0000' "$tmp/out" && grep -q '"word_errors": 1, "ref_words": 5, "char_errors": 1' "$tmp/out" ||
     bad "eval --json: '$(cat "$tmp/out")'"
 fi
+# a compact-vocabulary model (the kiosk layout): convert F32 -> Q4_0 keeps the token keys, info shows them
+kiosk=$models/mini-char-f32.gguf
+if expect 0 "convert compact vocabulary" -- "$prog" convert "$kiosk" "$tmp/k4.gguf" --type q4_0; then
+  expect 0 "check converted compact model" -- "$prog" check "$tmp/k4.gguf"
+  if expect 0 "info compact model" -- "$prog" info "$tmp/k4.gguf"; then
+    grep -q "n_vocab 298" "$tmp/out" && grep -q "1 languages (eot 38, sot 39, first language 40, timestamps from 47)" "$tmp/out" ||
+      bad "info compact: '$(cat "$tmp/out")'"
+  fi
+  expect 0 "transcribe with a compact model" -- "$prog" -m "$tmp/k4.gguf" $fast "$wav"
+fi
 printf 'a.wav no tab here\n' >"$tmp/ev/bad.tsv"
 expect 2 "eval manifest without a TAB" -- "$prog" eval -m "$model" --manifest "$tmp/ev/bad.tsv"
 expect 2 "eval without a manifest" -- "$prog" eval -m "$model"
