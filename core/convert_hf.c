@@ -3,6 +3,10 @@
  * model.safetensors, config.json, vocab.json and (optionally) added_tokens.json, or the path of its
  * model.safetensors.
  *
+ * Sharded checkpoints (model.safetensors.index.json naming model-0000k-of-0000N.safetensors files
+ * beside it, as save_pretrained writes large ones) are read as one: every shard is mapped and
+ * walked, a tensor in two shards is refused like any duplicate.
+ *
  * What is read: config.json for the hyper-parameters (d_model, encoder_/decoder_layers,
  * encoder_/decoder_attention_heads, num_mel_bins, max_source_positions, max_target_positions,
  * vocab_size); the safetensors header (u64 length + JSON: name -> dtype, shape, data_offsets) for
@@ -32,6 +36,7 @@
 #define CHUNK 4096          /* elements per conversion step: convert.c uses cv->f32 / cv->outbuf with this size */
 #define HF_TOK_MAX 1024     /* longest escaped vocabulary string accepted */
 #define HF_PATH 4096
+#define HF_MAX_SHARDS 64    /* safetensors files of one checkpoint */
 
 /* Special tokens by textual form (index order used below). */
 enum { SP_EOT, SP_SOT, SP_TRANSLATE, SP_TRANSCRIBE, SP_SOLM, SP_PREV, SP_NOSP, SP_NOCAP, SP_NOTS, SP_TS0, SP_EN, SP_N };
@@ -43,7 +48,9 @@ static const char *const sp_form[SP_N] = {
 typedef struct hf_in {
     char dir[HF_PATH];        /* the checkpoint directory */
     char path[HF_PATH + 64];  /* scratch: dir/FILE */
-    est_map st, vocab;        /* model.safetensors, vocab.json (both mapped until the end) */
+    est_map st[HF_MAX_SHARDS]; /* model.safetensors, or the shards of the index (mapped until the end) */
+    int n_st;
+    est_map vocab;            /* vocab.json (mapped until the end) */
     char name[96];            /* config.json "_name_or_path" (escaped bytes, may be empty) */
 } hf_in;
 
@@ -57,13 +64,74 @@ static const char *join(hf_in *h, const char *file) {
 /* 1 if the mapped bytes look like a safetensors file (u64 header length, then '{'). */
 static int is_safetensors(const est_map *m) { return m->size >= 9 && m->data[8] == '{'; }
 
-/* Map model.safetensors from path (the file itself or a checkpoint directory); set h->dir. */
+/* Map the shards model.safetensors.index.json names (its weight_map values, each a plain file name
+ * in the directory, deduplicated). */
+static int open_shards(hf_in *h, edgestt_diag *diag) {
+    est_map ix;
+    int st = est_port_map_file(join(h, "model.safetensors.index.json"), &ix, diag);
+    if (st) return st;
+    est_json j;
+    int first = 1, more;
+    const uint8_t *k;
+    size_t kl;
+    const uint8_t *names[HF_MAX_SHARDS];
+    size_t lens[HF_MAX_SHARDS];
+    est_json_init(&j, ix.data, ix.size, "model.safetensors.index.json");
+    if ((st = est_json_object(&j, diag)) != 0) goto out;
+    while ((more = est_json_member(&j, &first, &k, &kl, diag)) == 1) {
+        if (!est_json_key_is(k, kl, "weight_map")) {
+            if ((st = est_json_skip(&j, diag)) != 0) goto out;
+            continue;
+        }
+        int f2 = 1, m2;
+        const uint8_t *v;
+        size_t vl;
+        if ((st = est_json_object(&j, diag)) != 0) goto out;
+        while ((m2 = est_json_member(&j, &f2, &k, &kl, diag)) == 1) {
+            if ((st = est_json_string(&j, &v, &vl, diag)) != 0) goto out;
+            int seen = 0;
+            for (int i = 0; i < h->n_st && !seen; i++) seen = lens[i] == vl && !memcmp(names[i], v, vl);
+            if (seen) continue;
+            if (vl == 0 || vl > 200 || v[0] == '.' || memchr(v, '/', vl) || memchr(v, '\\', vl)) {
+                st = est_diag(diag, EDGESTT_E_FORMAT, "model.safetensors.index.json: shard name '%.*s' is not a file name "
+                              "in the checkpoint directory", (int)(vl > 60 ? 60 : vl), (const char *)v);
+                goto out;
+            }
+            if (h->n_st == HF_MAX_SHARDS) {
+                st = est_diag(diag, EDGESTT_E_LIMIT, "model.safetensors.index.json: more than %d shards", HF_MAX_SHARDS);
+                goto out;
+            }
+            char file[256];
+            est_fmt(file, sizeof file, "%.*s", (int)vl, (const char *)v);
+            names[h->n_st] = v;
+            lens[h->n_st] = vl;
+            if ((st = est_port_map_file(join(h, file), &h->st[h->n_st], diag)) != 0) {
+                st = est_diag(diag, EDGESTT_E_IO, "convert: shard %s of the checkpoint cannot be opened", join(h, file));
+                goto out;
+            }
+            h->n_st++;
+            if (!is_safetensors(&h->st[h->n_st - 1])) {
+                st = est_diag(diag, EDGESTT_E_FORMAT, "convert: %s is not a safetensors file", join(h, file));
+                goto out;
+            }
+        }
+        if ((st = m2) != 0) goto out;
+    }
+    if ((st = more) != 0) goto out;
+    if (!h->n_st) st = est_diag(diag, EDGESTT_E_FORMAT, "model.safetensors.index.json: no weight_map");
+out:
+    est_port_unmap(&ix);
+    return st;
+}
+
+/* Map model.safetensors (or the shards of its index) from path (the file itself or a checkpoint
+ * directory); set h->dir. */
 static int open_checkpoint(const char *path, hf_in *h, edgestt_diag *diag) {
     size_t n = strlen(path);
     if (n + 32 >= HF_PATH) return est_diag(diag, EDGESTT_E_LIMIT, "convert: path of %zu bytes is too long", n);
-    if (est_port_map_file(path, &h->st, NULL) == EDGESTT_OK) {
-        if (!is_safetensors(&h->st)) {
-            est_port_unmap(&h->st);
+    if (est_port_map_file(path, &h->st[0], NULL) == EDGESTT_OK) {
+        h->n_st = 1;
+        if (!is_safetensors(&h->st[0])) {
             return est_diag(diag, EDGESTT_E_UNSUPPORTED, "convert: %s is not a GGUF, .bin or safetensors file", path);
         }
         const char *slash = strrchr(path, '/');
@@ -73,15 +141,13 @@ static int open_checkpoint(const char *path, hf_in *h, edgestt_diag *diag) {
     }
     est_fmt(h->dir, sizeof h->dir, "%s", path);
     while (strlen(h->dir) > 1 && h->dir[strlen(h->dir) - 1] == '/') h->dir[strlen(h->dir) - 1] = 0;
-    if (est_port_map_file(join(h, "model.safetensors"), &h->st, NULL) == EDGESTT_OK) {
-        if (is_safetensors(&h->st)) return EDGESTT_OK;
-        est_port_unmap(&h->st);
+    if (est_port_map_file(join(h, "model.safetensors"), &h->st[0], NULL) == EDGESTT_OK) {
+        h->n_st = 1;
+        if (is_safetensors(&h->st[0])) return EDGESTT_OK;
         return est_diag(diag, EDGESTT_E_FORMAT, "convert: %s is not a safetensors file", join(h, "model.safetensors"));
     }
     uint64_t size;
-    if (est_port_file_size(join(h, "model.safetensors.index.json"), &size, NULL) == EDGESTT_OK)
-        return est_diag(diag, EDGESTT_E_UNSUPPORTED,
-                        "convert: %s: sharded safetensors checkpoints are not supported (one model.safetensors is)", path);
+    if (est_port_file_size(join(h, "model.safetensors.index.json"), &size, NULL) == EDGESTT_OK) return open_shards(h, diag);
     return est_diag(diag, EDGESTT_E_IO, "convert: cannot open %s (not a model file, nor a directory with model.safetensors)",
                     path);
 }
@@ -485,7 +551,7 @@ static int bind_entry(est_conv *cv, const uint8_t *k, size_t kl, const st_entry 
     return EDGESTT_OK;
 }
 
-/* Walk the safetensors header and bind every tensor; then every expected one must be bound. */
+/* Walk one safetensors header and bind its tensors. */
 static int read_tensors(const est_map *m, est_conv *cv, edgestt_diag *diag) {
     if (m->size < 8) return est_diag(diag, EDGESTT_E_TRUNCATED, "safetensors: shorter than its header length");
     const uint64_t hl = est_rd_u64(m->data);
@@ -504,7 +570,15 @@ static int read_tensors(const est_map *m, est_conv *cv, edgestt_diag *diag) {
         else if ((st = read_entry(&j, &e, diag)) == 0) st = bind_entry(cv, k, kl, &e, data, data_size, diag);
         if (st) return st;
     }
-    if (more) return more;
+    return more;
+}
+
+/* Every shard's tensors; then every expected tensor must be bound. */
+static int read_all_tensors(const hf_in *h, est_conv *cv, edgestt_diag *diag) {
+    for (int s = 0; s < h->n_st; s++) {
+        int st = read_tensors(&h->st[s], cv, diag);
+        if (st) return st;
+    }
     for (int i = 1; i < cv->n_tensors; i++)
         if (!cv->t[i].data) return est_diag(diag, EDGESTT_E_MODEL, "safetensors: %s is missing", cv->t[i].name);
     return EDGESTT_OK;
@@ -521,7 +595,7 @@ int est_convert_hf(const char *path, const edgestt_convert_params *p, edgestt_si
     memset(&cv, 0, sizeof cv);
     cv.type = p->type;
     int st = open_checkpoint(path, &h, diag);
-    if (st) return st;
+    if (st) goto out;
     if (rep) rep->input = EDGESTT_INPUT_HF;
     if ((st = read_config(&h, &cv.hp, diag)) != 0) goto out;
     if ((st = est_port_map_file(join(&h, "vocab.json"), &h.vocab, diag)) != 0) {
@@ -547,7 +621,7 @@ int est_convert_hf(const char *path, const edgestt_convert_params *p, edgestt_si
     est_mel_filters_slaney(cv.hp.n_mels, (float *)(mem + at_mel));
     cv.t[0].src_type = EDGESTT_TYPE_F32;
     cv.t[0].data = mem + at_mel;
-    if ((st = read_tensors(&h.st, &cv, diag)) != 0) goto out;
+    if ((st = read_all_tensors(&h, &cv, diag)) != 0) goto out;
     if ((st = index_vocab(&h, &cv, (const uint8_t **)(void *)(mem + at_tok), (uint32_t *)(void *)(mem + at_len), diag)) != 0)
         goto out;
     cv.vocab = vocab_hf;
@@ -558,6 +632,6 @@ int est_convert_hf(const char *path, const edgestt_convert_params *p, edgestt_si
 out:
     est_port_free(block);
     est_port_unmap(&h.vocab);
-    est_port_unmap(&h.st);
+    for (int i = 0; i < h.n_st; i++) est_port_unmap(&h.st[i]);
     return st;
 }

@@ -5,7 +5,8 @@
  * of safetensors + config.json + vocab.json + added_tokens.json with HF tensor names, the reverse
  * of core/convert_hf.c's map), so no torch is needed: converting the checkpoint must give the very
  * bytes that converting the GGUF gives (same tensors, vocabulary and special ids, hence the same
- * transcription), with any tensor order in the file, F32/F16 dtypes as stored, BF16 exactly
+ * transcription), with any tensor order in the file, one file or two shards with their index,
+ * F32/F16 dtypes as stored, BF16 exactly
  * rounded, and damaged checkpoints refused with one line naming the problem.
  */
 #include <stdio.h>
@@ -207,7 +208,10 @@ typedef struct hf_opts {
     int ascii;          /* vocab.json with \u escapes for non-ASCII (as Python's json.dump writes it) */
     int proj_out;       /* also write proj_out.weight (tied, skipped by the converter) */
     const char *damage; /* NULL, or one of the damage kinds in TEST(convert_hf_refuses_damage) */
+    int shards;         /* two model-0000k-of-00002.safetensors files and model.safetensors.index.json */
 } hf_opts;
+
+static int st_write(const gg *g, const char *p, const hf_opts *o, int part, int n_parts);
 
 static void put_json_str(FILE *f, const char *s, size_t n, int ascii) {
     fputc('"', f);
@@ -283,7 +287,39 @@ static int hf_write(const gg *g, const char *dir, const hf_opts *o) {
     }
     fputs("\n}\n", f);
     fclose(f);
-    /* model.safetensors: header (tensors listed in reverse file order), padded to 8, then data */
+    if (!o->shards) {
+        snprintf(p, sizeof p, "%s/model.safetensors", dir);
+        return st_write(g, p, o, 0, 1);
+    }
+    /* two shards and their index, as save_pretrained writes large checkpoints */
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    remove(p);
+    snprintf(p, sizeof p, "%s/model.safetensors.index.json", dir);
+    if (!(f = fopen(p, "wb"))) return 0;
+    fprintf(f, "{\n  \"metadata\": {\"total_size\": 123},\n  \"weight_map\": {\n");
+    for (size_t k = 0, fst = 1; k < g->n_t; k++) {
+        const est_file_tensor *t = &g->t[g->n_t - 1 - k];
+        char name[128];
+        if (!hf_name(t->name, t->name_len, name, sizeof name)) continue;
+        const char *file = k % 2 ? "model-00002-of-00002.safetensors" : "model-00001-of-00002.safetensors";
+        if (dmg(o, "shard_name") && k == 3) file = "../model-00002-of-00002.safetensors";
+        if (dmg(o, "shard_missing") && k % 2) file = "model-00002-of-00003.safetensors";
+        fprintf(f, "%s    \"%s\": \"%s\"", fst ? "" : ",\n", name, file);
+        fst = 0;
+    }
+    fprintf(f, "\n  }\n}\n");
+    fclose(f);
+    for (int part = 0; part < 2; part++) {
+        snprintf(p, sizeof p, "%s/model-0000%d-of-00002.safetensors", dir, part + 1);
+        if (!st_write(g, p, o, part, 2)) return 0;
+    }
+    return 1;
+}
+
+/* One safetensors file of the checkpoint: the tensors k with k % n_parts == part (all for one
+ * part), listed in reverse file order; header padded to 8, then the data. */
+static int st_write(const gg *g, const char *p, const hf_opts *o, int part, int n_parts) {
+    FILE *f;
     size_t hcap = 1 << 20, hn = 0, off = 0;
     char *h = malloc(hcap);
     if (!h) return 0;
@@ -292,8 +328,9 @@ static int hf_write(const gg *g, const char *dir, const hf_opts *o) {
     for (size_t k = 0; k <= g->n_t; k++) {
         const est_file_tensor *t;
         char name[128];
+        if (n_parts > 1 && k < g->n_t && (int)(k % 2) != part && !(dmg(o, "shard_dup") && k == 2)) continue;
         if (k == g->n_t) { /* proj_out last, sharing the embedding's values */
-            if (!o->proj_out || !emb) break;
+            if (!o->proj_out || !emb || part) break;
             t = emb;
             snprintf(name, sizeof name, "proj_out.weight");
         } else {
@@ -324,7 +361,6 @@ static int hf_write(const gg *g, const char *dir, const hf_opts *o) {
     }
     hn += (size_t)snprintf(h + hn, hcap - hn, "}");
     while (hn % 8) h[hn++] = ' ';
-    snprintf(p, sizeof p, "%s/model.safetensors", dir);
     if (!(f = fopen(p, "wb"))) return free(h), 0;
     uint64_t hl = dmg(o, "header_len") ? (uint64_t)1 << 40 : hn;
     fwrite(&hl, 8, 1, f);
@@ -334,8 +370,9 @@ static int hf_write(const gg *g, const char *dir, const hf_opts *o) {
     for (size_t k = 0; k <= g->n_t; k++) {
         const est_file_tensor *t;
         char name[128];
+        if (n_parts > 1 && k < g->n_t && (int)(k % 2) != part && !(dmg(o, "shard_dup") && k == 2)) continue;
         if (k == g->n_t) {
-            if (!o->proj_out || !emb) break;
+            if (!o->proj_out || !emb || part) break;
             t = emb;
         } else {
             t = &g->t[g->n_t - 1 - k];
@@ -400,10 +437,11 @@ static int convert_to(const char *path, int type, membuf *m, edgestt_convert_rep
 /* A checkpoint written from each GGUF converts to the GGUF's own conversion, byte for byte. */
 TEST(convert_hf_matches_gguf) {
     static const struct { const char *gguf; int type; hf_opts o; const char *input; } c[] = {
-        {"mini-en-f32.gguf", EDGESTT_TYPE_F32, {HF_ASIS, 0, 1, NULL}, "dir"},
-        {"mini-en-f32.gguf", EDGESTT_TYPE_Q8_0, {HF_ASIS, 1, 0, NULL}, "file"},
-        {"mini-multi-f16.gguf", EDGESTT_TYPE_F16, {HF_ASIS, 1, 1, NULL}, "dir"},
-        {"mini-v3-f16.gguf", EDGESTT_TYPE_Q4_0, {HF_ASIS, 0, 0, NULL}, "file"},
+        {"mini-en-f32.gguf", EDGESTT_TYPE_F32, {HF_ASIS, 0, 1, NULL, 0}, "dir"},
+        {"mini-en-f32.gguf", EDGESTT_TYPE_Q8_0, {HF_ASIS, 1, 0, NULL, 0}, "file"},
+        {"mini-multi-f16.gguf", EDGESTT_TYPE_F16, {HF_ASIS, 1, 1, NULL, 0}, "dir"},
+        {"mini-v3-f16.gguf", EDGESTT_TYPE_Q4_0, {HF_ASIS, 0, 0, NULL, 0}, "file"},
+        {"mini-multi-f16.gguf", EDGESTT_TYPE_F16, {HF_ASIS, 0, 1, NULL, 1}, "dir"}, /* sharded */
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         gg g;
@@ -438,7 +476,7 @@ TEST(convert_hf_bf16) {
     gg g;
     CHECK(gg_load("mini-en-f32.gguf", &g));
     const char *dir = est_test_tmp("hf-bf16");
-    hf_opts o = {HF_BF16, 0, 0, NULL};
+    hf_opts o = {HF_BF16, 0, 0, NULL, 0};
     CHECK(hf_write(&g, dir, &o));
     membuf a;
     edgestt_convert_report r;
@@ -492,6 +530,9 @@ TEST(convert_hf_refuses_damage) {
         {"model_type", EDGESTT_E_UNSUPPORTED, "model_type"},
         {"ffn", EDGESTT_E_UNSUPPORTED, "encoder_ffn_dim"},
         {"no_vocab_size", EDGESTT_E_LIMIT, "vocab_size"},
+        {"shard_missing", EDGESTT_E_IO, "cannot be opened"},
+        {"shard_name", EDGESTT_E_FORMAT, "not a file name"},
+        {"shard_dup", EDGESTT_E_MODEL, "appears twice"},
     };
     gg g;
     CHECK(gg_load("mini-en-f32.gguf", &g));
@@ -499,7 +540,7 @@ TEST(convert_hf_refuses_damage) {
         char rel[64];
         snprintf(rel, sizeof rel, "hf-dmg-%s", c[i].kind);
         const char *dir = est_test_tmp(rel);
-        hf_opts o = {HF_ASIS, 0, 0, c[i].kind};
+        hf_opts o = {HF_ASIS, 0, 0, c[i].kind, !strncmp(c[i].kind, "shard_", 6)};
         CHECK(hf_write(&g, dir, &o));
         membuf a;
         edgestt_diag d;
@@ -528,7 +569,7 @@ TEST(convert_hf_fuzzed_headers) {
     gg g;
     CHECK(gg_load("mini-en-f32.gguf", &g));
     const char *dir = est_test_tmp("hf-fuzz");
-    hf_opts o = {HF_ASIS, 0, 0, NULL};
+    hf_opts o = {HF_ASIS, 0, 0, NULL, 0};
     CHECK(hf_write(&g, dir, &o));
     gg_free(&g);
     char p[512];
