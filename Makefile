@@ -36,27 +36,26 @@ LDFLAGS += $(TOOLCHAIN_LDFLAGS)
 
 # ALSA (live capture, port/audio_alsa.c): used when pkg-config finds alsa.pc for the target;
 # HAVE_ALSA=0 builds stubs (edgestt_capture_* return EDGESTT_E_UNSUPPORTED) and links no -lasound.
-# Cross builds look in /usr/lib/<triple>/pkgconfig (Debian multiarch libasound2-dev:<arch>), but
-# multiarch also installs libc6:<arch>, whose libc then shadows the cross toolchain's under
-# qemu -L and hangs threaded programs: CI does not install it, so cross builds use the stubs.
+# Cross builds take libasound from a private sysroot, ALSA_SYSROOT (default build/alsa-sysroot/
+# <triple>, made by `make alsa-sysroot`: Debian's libasound2 + libasound2-dev for the target
+# unpacked there, nothing installed); the programs get an rpath to it, so qemu -L finds the
+# library.  (Installing libasound2-dev:arm64 through multiarch instead also installs libc6:arm64,
+# whose libc then shadows the cross toolchain's under qemu -L and hangs threaded programs.)
 ifeq ($(CROSS),)
   ALSA_PKG := pkg-config
 else
-  ALSA_PKG := PKG_CONFIG_LIBDIR=/usr/lib/$(TARGET)/pkgconfig pkg-config
+  ALSA_SYSROOT ?= $(wildcard build/alsa-sysroot/$(TARGET))
+  ALSA_PKG := PKG_CONFIG_SYSROOT_DIR=$(ALSA_SYSROOT) PKG_CONFIG_LIBDIR=$(ALSA_SYSROOT)/usr/lib/$(TARGET)/pkgconfig pkg-config
 endif
-HAVE_ALSA ?= $(shell $(ALSA_PKG) --exists alsa 2>/dev/null && echo 1 || echo 0)
+HAVE_ALSA ?= $(if $(and $(CROSS),$(if $(ALSA_SYSROOT),,1)),0,$(shell $(ALSA_PKG) --exists alsa 2>/dev/null && echo 1 || echo 0))
 ifeq ($(HAVE_ALSA),1)
   ALSA_CFLAGS := -DEST_HAVE_ALSA=1 $(shell $(ALSA_PKG) --cflags alsa)
-  # the cross compiler does not search /usr/include: point it at the (arch-independent) alsa/ only
-  ifneq ($(CROSS),)
-    ALSA_CFLAGS += -I$(BUILD)/alsa-include
-  endif
   LDLIBS += $(shell $(ALSA_PKG) --libs alsa)
+  ifneq ($(CROSS),)
+    LDLIBS += -Wl,-rpath,$(abspath $(ALSA_SYSROOT))/usr/lib/$(TARGET)
+  endif
 endif
 $(BUILD)/obj/port/audio_alsa.o: override CFLAGS += $(ALSA_CFLAGS)
-$(BUILD)/obj/port/audio_alsa.o: | $(if $(and $(CROSS),$(filter 1,$(HAVE_ALSA))),$(BUILD)/alsa-include/alsa)
-$(BUILD)/alsa-include/alsa:
-	@mkdir -p $(dir $@) && ln -sfn /usr/include/alsa $@
 
 # ---- sources per room and per ISA ----------------------------------------------------------
 LIB_SRC := $(wildcard core/*.c) $(wildcard port/*.c) $(wildcard models/*.c) $(wildcard kernels/*.c)
@@ -237,6 +236,17 @@ install: $(LIB) $(PROG)
 	install -d $(DESTDIR)$(PREFIX)/share/edge-stt && install -m 644 models/silero-vad-v5.gguf $(DESTDIR)$(PREFIX)/share/edge-stt/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS_PRIVATE@|$(LDLIBS)|' -e 's|@VERSION@|$(shell sed -n 's/^#define EDGESTT_VERSION "\(.*\)"/\1/p' core/edgestt.h)|' \
 	  examples/edgestt.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/edgestt.pc
+
+# The cross sysroot for ALSA: the target's .deb files fetched with apt-get download (needs the
+# Debian architecture added: dpkg --add-architecture arm64 && apt-get update) and unpacked.
+ALSA_DEBARCH_aarch64-linux-gnu := arm64
+ALSA_DEBARCH_arm-linux-gnueabihf := armhf
+.PHONY: alsa-sysroot
+alsa-sysroot:
+	rm -rf build/alsa-sysroot/$(TARGET) build/alsa-debs/$(TARGET)
+	mkdir -p build/alsa-sysroot/$(TARGET) build/alsa-debs/$(TARGET)
+	cd build/alsa-debs/$(TARGET) && apt-get download libasound2:$(ALSA_DEBARCH_$(TARGET)) libasound2-dev:$(ALSA_DEBARCH_$(TARGET))
+	for d in build/alsa-debs/$(TARGET)/*.deb; do dpkg -x $$d build/alsa-sysroot/$(TARGET); done
 
 clean:
 	rm -rf build
