@@ -4,9 +4,11 @@
  * Order: a .part/.incomplete name -> incomplete; map (missing -> incomplete); GGUF: full header
  * scan of every shard (truncated -> incomplete, malformed -> corrupt, unknown version or type ->
  * unsupported), missing shards -> incomplete, then (unless quick) every tensor's CRC against
- * edgestt.crc32; finally the engine's own open (binding every tensor) on single files.  .bin:
- * header, record walk and binding; a tensor list that stops early at a record boundary (fewer
- * records than the architecture has) is incomplete, not corrupt.
+ * edgestt.crc32 and every value finite (F32/F16 values, Q8_0/Q4_0 block scales: NaN or Inf is
+ * corrupt; open never reads tensor data, so this is where it is caught); finally the engine's own
+ * open (binding every tensor) on single files.  .bin: header, record walk and binding, then
+ * (unless quick) finite mel filters and values; a tensor list that stops early at a record
+ * boundary (fewer records than the architecture has) is incomplete, not corrupt.
  */
 #include "../models/whisper.h"
 #include "../port/port.h"
@@ -39,7 +41,34 @@ static int visit_split(void *ctx, const est_gguf_kv *kv) {
     return 0;
 }
 
-/* One GGUF image: scan, and (quick == 0) CRCs.  Returns a status; diag names the problem. */
+/* 1 if half-precision bits are Inf or NaN. */
+static int f16_nonfinite(uint16_t h) { return (h & 0x7C00u) == 0x7C00u; }
+
+/* Index of the first non-finite value of a tensor (F32/F16: the element; Q8_0/Q4_0: the block,
+ * by its f16 scale), or -1. */
+static int64_t first_nonfinite(int type, const uint8_t *d, size_t nbytes) {
+    size_t step = type == EDGESTT_TYPE_F32 ? 4 : type == EDGESTT_TYPE_F16 ? 2 : type == EDGESTT_TYPE_Q8_0 ? 34
+                  : type == EDGESTT_TYPE_Q4_0 ? 18 : 0;
+    for (size_t i = 0; step && i + step <= nbytes; i += step)
+        if (type == EDGESTT_TYPE_F32 ? (est_rd_u32(d + i) & 0x7F800000u) == 0x7F800000u : f16_nonfinite(est_rd_u16(d + i)))
+            return (int64_t)(i / step);
+    return -1;
+}
+
+/* Every tensor's values finite; diag names the first that is not. */
+static int check_finite(const est_file_tensor *t, size_t n, const char *path, edgestt_diag *diag) {
+    for (size_t i = 0; i < n; i++) {
+        int64_t k = first_nonfinite(t[i].type, t[i].data, t[i].nbytes);
+        if (k >= 0) {
+            const int q = t[i].type == EDGESTT_TYPE_Q8_0 || t[i].type == EDGESTT_TYPE_Q4_0;
+            return est_diag(diag, EDGESTT_E_FORMAT, "%s: tensor '%.*s' holds a non-finite %s %lld", path,
+                            (int)t[i].name_len, t[i].name, q ? "scale in block" : "value at element", (long long)k);
+        }
+    }
+    return EDGESTT_OK;
+}
+
+/* One GGUF image: scan, and (quick == 0) CRCs and finite values.  Returns a status; diag names the problem. */
 static int check_gguf_image(const est_map *m, const char *path, int quick, split_keys *sk, edgestt_diag *diag) {
     est_gguf_layout lay;
     sk->no = 0;
@@ -74,6 +103,7 @@ static int check_gguf_image(const est_map *m, const char *path, int quick, split
             st = est_diag(diag, EDGESTT_E_FORMAT, "%s: tensor '%.*s' CRC %x, recorded %x", path,
                           (int)t[i].name_len, t[i].name, got, want);
     }
+    if (!st) st = check_finite(t, n_t, path, diag);
     est_port_free(mem);
     return st;
 }
@@ -122,6 +152,19 @@ edgestt_check_state edgestt_check(const char *path, int quick, edgestt_diag *dia
             if (st == EDGESTT_E_MODEL && pr.n_file_tensors < want)
                 st = est_diag(diag, EDGESTT_E_TRUNCATED, "%s: %llu of %llu tensors, the file ends after a whole record",
                               path, (unsigned long long)pr.n_file_tensors, (unsigned long long)want);
+            if (!st && !quick) { /* finite values: the mel filters and every tensor */
+                est_file_tensor mel = {"mel filters", 11, EDGESTT_TYPE_F32, 2, {pr.bin.mel_n_fft, pr.bin.mel_n_mel, 1, 1},
+                                       pr.bin.mel, 4 * (size_t)pr.bin.mel_n_mel * (size_t)pr.bin.mel_n_fft};
+                est_file_tensor *tab = NULL;
+                est_ggml_bin b = pr.bin;
+                st = check_finite(&mel, 1, path, diag);
+                if (!st && pr.n_file_tensors <= (1u << 20) &&
+                    !(tab = (est_file_tensor *)est_port_alloc((size_t)pr.n_file_tensors * sizeof *tab + 1)))
+                    st = est_diag(diag, EDGESTT_E_NOMEM, "check: cannot allocate the tensor table");
+                if (!st && tab && (st = est_ggml_bin_fill(&b, tab, diag)) == 0)
+                    st = check_finite(tab, (size_t)pr.n_file_tensors, path, diag);
+                est_port_free(tab);
+            }
         }
         est_port_unmap(&m);
         return state_of(st);
