@@ -180,6 +180,15 @@ $(QEMU_CPUS:%=qemu-run-%): qemu-run-%: qemu-build
 	@qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu $* $(QEMU_BIN) $(TEST_ARGS) > build/qemu-$*.log 2>&1; \
 	  rc=$$?; echo "== qemu-aarch64 -cpu $*"; cat build/qemu-$*.log; exit $$rc
 
+# The suite under qemu-arm on a Cortex-A7: the 32-bit ARMv7-A NEON build (Pi Zero 2 W / Pi 3 on a
+# 32-bit OS; kernels/arm/neon_compat.h).  CI runs it beside test-qemu.
+QEMU_ARM_BIN := build/arm-linux-gnueabihf/edgestt-test
+.PHONY: test-qemu-arm
+test-qemu-arm: $(TESTMODEL_STAMP)
+	$(MAKE) --no-print-directory CROSS=arm-linux-gnueabihf- $(QEMU_ARM_BIN)
+	@qemu-arm -L /usr/arm-linux-gnueabihf -cpu cortex-a7 $(QEMU_ARM_BIN) $(TEST_ARGS) > build/qemu-arm-cortex-a7.log 2>&1; \
+	  rc=$$?; echo "== qemu-arm -cpu cortex-a7"; cat build/qemu-arm-cortex-a7.log; exit $$rc
+
 sanitize:
 	$(MAKE) --no-print-directory BUILD=build/sanitize OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
@@ -207,8 +216,13 @@ fuzz:
 # Kernel microbenchmark (GOP/s per shape, type, variant, threads): build/<t>/bench-kernels.
 BENCHK := $(BUILD)/bench-kernels
 bench-kernels: $(BENCHK)
+# OpenBLAS (native builds, when pkg-config finds it): an sgemm column beside ours in bench-kernels.
+OPENBLAS_LIBS := $(if $(CROSS),,$(shell pkg-config --libs openblas 2>/dev/null))
+ifneq ($(OPENBLAS_LIBS),)
+$(BUILD)/obj/kernels/bench/bench_kernels.o: override CFLAGS += -DEST_HAVE_OPENBLAS=1 $(shell pkg-config --cflags openblas)
+endif
 $(BENCHK): $(BUILD)/obj/kernels/bench/bench_kernels.o $(INTLIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(OPENBLAS_LIBS)
 
 bench: $(PROG) $(TESTMODEL_STAMP) $(BENCHK)
 	$(BENCHK) $(BENCH_ARGS)

@@ -10,8 +10,8 @@ static const est_kernels table_ref = {
     .cpu_needs = 0,
     .quantize_x = est_quantize_x__ref,
     .gemm = {est_gemm_f32__ref, est_gemm_f16__ref, est_gemm_q8q8__ref, est_gemm_q4q8__ref},
-    .gemv = {est_gemm_f32__ref, est_gemm_f16__ref, est_gemm_q8q8__ref, est_gemm_q4q8__ref},
-    .gemv_max_m = {0, 0, 0, 0},
+    .gemv = {est_gemv_f32__ref, est_gemv_f16__ref, est_gemm_q8q8__ref, est_gemm_q4q8__ref},
+    .gemv_max_m = {EST_FLOAT_GEMV_MAX_M, EST_FLOAT_GEMV_MAX_M, 0, 0},
     .layer_norm = est_layer_norm__ref,
     .softmax = est_softmax__ref,
     .gelu = est_gelu__ref,
@@ -29,7 +29,9 @@ static const est_kernels table_avx2 = {
              est_gemm_q4q8_4x8__avx2},
     .gemv = {est_gemv_f32_1x8__avx2, est_gemv_f16_1x8__avx2, est_gemv_q8q8_1x8__avx2,
              est_gemv_q4q8_1x8__avx2},
-    .gemv_max_m = {20, 24, 5, 3}, /* bench on a 2-core Sapphire Rapids, k = 384, n = 1536 */
+    /* float: the specification's fixed crossover (kernels.h); quantized: benched on a 2-core
+     * Sapphire Rapids, k = 384, n = 1536 */
+    .gemv_max_m = {EST_FLOAT_GEMV_MAX_M, EST_FLOAT_GEMV_MAX_M, 5, 3},
     .layer_norm = est_layer_norm__avx2,
     .softmax = est_softmax__avx2,
     .gelu = est_gelu__avx2,
@@ -39,7 +41,8 @@ static const est_kernels table_avx2 = {
 };
 #endif
 
-#if defined(__aarch64__)
+/* aarch64, and 32-bit ARMv7-A NEON (kernels/arm/neon_compat.h) */
+#if defined(__aarch64__) || defined(__ARM_NEON)
 static const est_kernels table_neon = {
     .name = "neon",
     .cpu_needs = EST_CPU_NEON,
@@ -48,7 +51,7 @@ static const est_kernels table_neon = {
              est_gemm_q4q8_4x8__neon},
     .gemv = {est_gemv_f32_1x4__neon, est_gemv_f16_1x4__neon, est_gemv_q8q8_1x4__neon,
              est_gemv_q4q8_1x4__neon},
-    .gemv_max_m = {16, 16, 4, 2}, /* not measured on hardware yet (qemu only): a guess */
+    .gemv_max_m = {EST_FLOAT_GEMV_MAX_M, EST_FLOAT_GEMV_MAX_M, 4, 2}, /* quantized: a guess (no hardware) */
     .layer_norm = est_layer_norm__neon,
     .softmax = est_softmax__neon,
     .gelu = est_gelu__neon,
@@ -56,7 +59,9 @@ static const est_kernels table_neon = {
     .dot = est_dot__neon,
     .axpy = est_axpy__neon,
 };
+#endif
 
+#if defined(__aarch64__)
 static const est_kernels table_neondot = {
     .name = "neondot",
     .cpu_needs = EST_CPU_NEON | EST_CPU_DOTPROD,
@@ -65,7 +70,7 @@ static const est_kernels table_neondot = {
              est_gemm_q4q8_4x8__neondot},
     .gemv = {est_gemv_f32_1x4__neon, est_gemv_f16_1x4__neon, est_gemv_q8q8_1x4__neondot,
              est_gemv_q4q8_1x4__neondot},
-    .gemv_max_m = {16, 16, 4, 2}, /* not measured on hardware yet (qemu only): a guess */
+    .gemv_max_m = {EST_FLOAT_GEMV_MAX_M, EST_FLOAT_GEMV_MAX_M, 4, 2}, /* quantized: a guess (no hardware) */
     .layer_norm = est_layer_norm__neon,
     .softmax = est_softmax__neon,
     .gelu = est_gelu__neon,
@@ -81,8 +86,10 @@ static const est_kernels *const variants[] = {
 #if defined(__x86_64__)
     &table_avx2,
 #endif
-#if defined(__aarch64__)
+#if defined(__aarch64__) || defined(__ARM_NEON)
     &table_neon,
+#endif
+#if defined(__aarch64__)
     &table_neondot,
 #endif
     NULL,

@@ -1,7 +1,7 @@
 /*
  * gemm_ref.c - the reference activation quantizer and matrix products: plain C, always built, the
  * specification every SIMD variant follows (kernels.h states the QX layout and the exact float
- * accumulation order of the quantized products).  These also serve the SIMD variants' remainders.
+ * accumulation order of every product).  These also serve the SIMD variants' remainders.
  *
  * Every fused multiply-add of the specification is written as fmaf() so that no compiler
  * contraction setting can change a rounding; products that must round on their own (dw * dx) are
@@ -111,7 +111,7 @@ void est_gemm_f32__ref(const est_gemm_op *op, int m0, int m1, int n0, int n1) {
         for (int j = n0; j < n1; j++) {
             const uint8_t *wr = (const uint8_t *)op->w + (size_t)j * op->w_stride; /* [k] f32 */
             float acc = 0.0f;
-            for (int t = 0; t < k; t++) acc += xr[t] * est_rd_f32(wr + 4 * (size_t)t);
+            for (int t = 0; t < k; t++) acc = fmaf(xr[t], est_rd_f32(wr + 4 * (size_t)t), acc);
             op->y[(size_t)i * op->ldy + j] = finish(op, j, acc);
         }
     }
@@ -124,8 +124,37 @@ void est_gemm_f16__ref(const est_gemm_op *op, int m0, int m1, int n0, int n1) {
         for (int j = n0; j < n1; j++) {
             const uint8_t *wr = (const uint8_t *)op->w + (size_t)j * op->w_stride; /* [k] f16 */
             float acc = 0.0f;
-            for (int t = 0; t < k; t++) acc += xr[t] * est_f16_to_f32(est_rd_u16(wr + 2 * (size_t)t));
+            for (int t = 0; t < k; t++) acc = fmaf(xr[t], est_f16_to_f32(est_rd_u16(wr + 2 * (size_t)t)), acc);
             op->y[(size_t)i * op->ldy + j] = finish(op, j, acc);
         }
     }
 }
+
+/* The GEMV order (kernels.h): 8 partial sums over k zero-padded to a multiple of 8, fixed tree. */
+static inline float gemv_order(const float *xr, const uint8_t *wr, int k, const int is_f16) {
+    const int kp = (k + 7) & ~7;
+    float p[8] = {0};
+    for (int t = 0; t < kp; t++) {
+        float w = 0.0f, x = 0.0f;
+        if (t < k) {
+            w = is_f16 ? est_f16_to_f32(est_rd_u16(wr + 2 * (size_t)t)) : est_rd_f32(wr + 4 * (size_t)t);
+            x = xr[t];
+        }
+        p[t & 7] = fmaf(x, w, p[t & 7]);
+    }
+    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+}
+
+static void gemv_f_ref(const est_gemm_op *op, int m0, int m1, int n0, int n1, const int is_f16) {
+    for (int i = m0; i < m1; i++) {
+        const float *xr = op->x + (size_t)i * op->ldx; /* [k] */
+        for (int j = n0; j < n1; j++) {
+            const uint8_t *wr = (const uint8_t *)op->w + (size_t)j * op->w_stride; /* [k] */
+            op->y[(size_t)i * op->ldy + j] = finish(op, j, gemv_order(xr, wr, op->k, is_f16));
+        }
+    }
+}
+
+void est_gemv_f32__ref(const est_gemm_op *op, int m0, int m1, int n0, int n1) { gemv_f_ref(op, m0, m1, n0, n1, 0); }
+
+void est_gemv_f16__ref(const est_gemm_op *op, int m0, int m1, int n0, int n1) { gemv_f_ref(op, m0, m1, n0, n1, 1); }

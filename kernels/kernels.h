@@ -28,8 +28,18 @@
  * with qw = the int8 weight (Q8_0) or nibble - 8 (Q4_0) and dw = the block's f16 scale as f32.
  * SIMD variants vectorise inside a block (exact integer math) and across rows/columns, never
  * reorder the float sum, so Q8_0/Q4_0 results are identical on every ISA for finite inputs.
- * F32/F16 weights: SIMD variants may reorder the k-sum; each result lies within
- * 2*k*2^-24 * sum_t |x_t w_t| of the reference (tests/test_kernels.c checks that bound).
+ * F32/F16 weights are specified bit for bit too, with two orders chosen by the whole m against
+ * the fixed EST_FLOAT_GEMV_MAX_M (every table's gemv_max_m for F32 and F16):
+ *   m >  EST_FLOAT_GEMV_MAX_M (GEMM, est_gemm_f32__ref): acc = fmaf(x_t, w_t, acc) for t = 0..k-1
+ *       from +0.0f - the order of kernels whose SIMD lanes are output columns;
+ *   m <= EST_FLOAT_GEMV_MAX_M (GEMV, est_gemv_f32__ref): 8 partial sums, p_l = fmaf(x_t, w_t, p_l)
+ *       for t = l, l + 8, ... over k zero-padded to a multiple of 8, then
+ *       ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)) - the order of kernels whose lanes run
+ *       along k, streaming W in place;
+ *   then y = acc + bias[j].  W's f16 values convert exactly.
+ * So, with the row helpers (ops_ref.c), the whole forward pass of a Q8_0/Q4_0 model gives the same
+ * bits - and the same tokens - through every table (tests/test_float_bitexact.c,
+ * tests/test_isa_transcripts.c), except where ARMv7 NEON flushes a subnormal to zero.
  * For every type, a variant's result does not depend on how the product is split into tiles or
  * threads: the gemm/gemv kernel is chosen by the whole m, and each output element's arithmetic
  * does not depend on its neighbours.
@@ -39,6 +49,9 @@
 
 #include "../core/internal.h"
 #include "../port/port.h"
+
+/* Float products with m at most this run the GEMV order (see above), in every table. */
+#define EST_FLOAT_GEMV_MAX_M 16
 
 /* Weight-type slots of the tables. */
 enum { EST_WT_F32 = 0, EST_WT_F16, EST_WT_Q8_0, EST_WT_Q4_0, EST_WT_COUNT };

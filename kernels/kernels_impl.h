@@ -21,6 +21,8 @@ EST_HIDDEN void est_quantize_x__ref(const float *x, size_t ldx, int m0, int m1, 
                                     size_t xq_stride);
 EST_HIDDEN void est_gemm_f32__ref(const est_gemm_op *op, int m0, int m1, int n0, int n1);
 EST_HIDDEN void est_gemm_f16__ref(const est_gemm_op *op, int m0, int m1, int n0, int n1);
+EST_HIDDEN void est_gemv_f32__ref(const est_gemm_op *op, int m0, int m1, int n0, int n1);
+EST_HIDDEN void est_gemv_f16__ref(const est_gemm_op *op, int m0, int m1, int n0, int n1);
 EST_HIDDEN void est_gemm_q8q8__ref(const est_gemm_op *op, int m0, int m1, int n0, int n1);
 EST_HIDDEN void est_gemm_q4q8__ref(const est_gemm_op *op, int m0, int m1, int n0, int n1);
 EST_HIDDEN void est_layer_norm__ref(float *y, const float *x, const float *g, const float *b, int n,
@@ -52,8 +54,8 @@ EST_HIDDEN float est_dot__avx2(const float *a, const float *b, int n);
 EST_HIDDEN void est_axpy__avx2(float *y, float a, const float *x, int n);
 #endif
 
-/* ---- aarch64 ASIMD (kernels/arm/gemm_neon.c, gemm_neondot.c, ops_neon.c) ----------- */
-#if defined(__aarch64__)
+/* ---- aarch64 ASIMD / ARMv7 NEON (kernels/arm/gemm_neon.c, ops_neon.c); aarch64 sdot (gemm_neondot.c) */
+#if defined(__aarch64__) || defined(__ARM_NEON)
 EST_HIDDEN void est_quantize_x__neon(const float *x, size_t ldx, int m0, int m1, int k, uint8_t *xq,
                                      size_t xq_stride);
 EST_HIDDEN void est_gemm_f32_4x16__neon(const est_gemm_op *op, int m0, int m1, int n0, int n1);
@@ -64,10 +66,6 @@ EST_HIDDEN void est_gemv_f32_1x4__neon(const est_gemm_op *op, int m0, int m1, in
 EST_HIDDEN void est_gemv_f16_1x4__neon(const est_gemm_op *op, int m0, int m1, int n0, int n1);
 EST_HIDDEN void est_gemv_q8q8_1x4__neon(const est_gemm_op *op, int m0, int m1, int n0, int n1);
 EST_HIDDEN void est_gemv_q4q8_1x4__neon(const est_gemm_op *op, int m0, int m1, int n0, int n1);
-EST_HIDDEN void est_gemm_q8q8_4x8__neondot(const est_gemm_op *op, int m0, int m1, int n0, int n1);
-EST_HIDDEN void est_gemm_q4q8_4x8__neondot(const est_gemm_op *op, int m0, int m1, int n0, int n1);
-EST_HIDDEN void est_gemv_q8q8_1x4__neondot(const est_gemm_op *op, int m0, int m1, int n0, int n1);
-EST_HIDDEN void est_gemv_q4q8_1x4__neondot(const est_gemm_op *op, int m0, int m1, int n0, int n1);
 EST_HIDDEN void est_layer_norm__neon(float *y, const float *x, const float *g, const float *b, int n,
                                      float eps);
 EST_HIDDEN void est_softmax__neon(float *x, int n, float scale);
@@ -75,6 +73,12 @@ EST_HIDDEN void est_gelu__neon(float *y, const float *x, int n);
 EST_HIDDEN void est_add__neon(float *y, const float *a, const float *b, int n);
 EST_HIDDEN float est_dot__neon(const float *a, const float *b, int n);
 EST_HIDDEN void est_axpy__neon(float *y, float a, const float *x, int n);
+#endif
+#if defined(__aarch64__)
+EST_HIDDEN void est_gemm_q8q8_4x8__neondot(const est_gemm_op *op, int m0, int m1, int n0, int n1);
+EST_HIDDEN void est_gemm_q4q8_4x8__neondot(const est_gemm_op *op, int m0, int m1, int n0, int n1);
+EST_HIDDEN void est_gemv_q8q8_1x4__neondot(const est_gemm_op *op, int m0, int m1, int n0, int n1);
+EST_HIDDEN void est_gemv_q4q8_1x4__neondot(const est_gemm_op *op, int m0, int m1, int n0, int n1);
 #endif
 
 #endif

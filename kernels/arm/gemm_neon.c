@@ -1,7 +1,7 @@
 /*
  * gemm_neon.c - ARMv8.0 ASIMD (Cortex-A53/A72: Raspberry Pi 3/4) matrix products and the
- * activation quantizer (kernels.h).  aarch64 only for now (armv7 NEON lacks vcvtaq, vpaddq, vfmaq
- * lane forms; that build leaves this file empty and dispatch never names it).
+ * activation quantizer (kernels.h).  Also the 32-bit ARMv7-A NEON build (Pi Zero 2 W / Pi 3 on a
+ * 32-bit OS): neon_compat.h supplies the AArch64-only intrinsics with the same results.
  *
  * GEMM: weights packed per 8-column panel (neon_common.h), SIMD lanes are output columns, so each
  * lane runs the reference's sequential float accumulation over blocks for its own element.
@@ -14,7 +14,7 @@
  * column remainders (n % 4) go to the reference (bit-identical), float ones run the vector code
  * on clamped rows.
  */
-#if defined(__aarch64__)
+#if defined(__aarch64__) || defined(__ARM_NEON)
 #include "neon_common.h"
 
 #define FKC 256 /* k per packed chunk (f32/f16): 16 KiB */
@@ -185,10 +185,10 @@ INLINE void pack_f(const est_gemm_op *op, int j0, int nc, int k0, int kc, float 
             const float32x4_t t0 = vtrn1q_f32(r[0], r[1]), t1 = vtrn2q_f32(r[0], r[1]);
             const float32x4_t t2 = vtrn1q_f32(r[2], r[3]), t3 = vtrn2q_f32(r[2], r[3]);
             float *o = pw + (size_t)t * 16 + 4 * g;
-            vst1q_f32(o, vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2))));
-            vst1q_f32(o + 16, vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3))));
-            vst1q_f32(o + 32, vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2))));
-            vst1q_f32(o + 48, vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3))));
+            vst1q_f32(o, est_zip_lo64_f32(t0, t2));
+            vst1q_f32(o + 16, est_zip_lo64_f32(t1, t3));
+            vst1q_f32(o + 32, est_zip_hi64_f32(t0, t2));
+            vst1q_f32(o + 48, est_zip_hi64_f32(t1, t3));
         }
         for (; t < kc; t++) {
             for (int c = 0; c < 4; c++) {
@@ -360,70 +360,77 @@ void est_gemv_q4q8_1x4__neon(const est_gemm_op *op, int m0, int m1, int n0, int 
     gemv_q(op, m0, m1, n0, n1, 1);
 }
 
-/* Float GEMV: a tile of rm rows x nc columns (1 or 2 rows x 8, 3 or 4 rows x 4: 8 to 16 4-lane
- * accumulators), lanes over k, one pairwise reduction per output at the end; each converted weight
- * vector feeds rm FMAs.  Columns past the group's valid count use the last valid row (results not
- * stored), so every output is computed identically wherever a tile or group boundary falls. */
-INLINE void gemv_f_tile(const int rm, const int nc, const est_gemm_op *op, int i0, int j0, int nv,
-                        const uint8_t *const *wr, const int is_f16) {
-    const int k = op->k, kt = k & ~3, rem = k - kt;
+/* Float GEMV in the specification's GEMV order (kernels.h): per output two 4-lane accumulators,
+ * lo = partials t % 8 in 0..3, hi = 4..7, stepping k by 8 (the k % 8 tail through zero-padded
+ * copies), then ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7)) by two pairwise adds; a tile is
+ * rm (1 or 2) rows x 4 columns (8 or 16 accumulators), each converted weight vector feeding rm
+ * FMAs.  Columns past the group's valid count use the last valid row (results not stored), so
+ * every output is computed identically wherever a tile or group boundary falls. */
+INLINE void gemv_f_tile(const int rm, const est_gemm_op *op, int i0, int j0, int nv, const uint8_t *const *wr,
+                        const int is_f16) {
+    const int k = op->k, k8 = k & ~7, rem = k - k8;
     const size_t es = is_f16 ? 2 : 4;
-    const float *xr[4];
-    float32x4_t acc[4][8];
+    const float *xr[2];
+    float32x4_t lo[2][4], hi[2][4];
     UNROLL for (int r = 0; r < rm; r++) {
         xr[r] = op->x + (size_t)(i0 + r) * op->ldx;
-        UNROLL for (int c = 0; c < nc; c++) acc[r][c] = vdupq_n_f32(0.0f);
+        UNROLL for (int c = 0; c < 4; c++) lo[r][c] = hi[r][c] = vdupq_n_f32(0.0f);
     }
-    for (int t = 0; t < kt; t += 4) {
-        float32x4_t xv[4];
-        UNROLL for (int r = 0; r < rm; r++) xv[r] = vld1q_f32(xr[r] + t);
-        UNROLL for (int c = 0; c < nc; c++) {
-            const float32x4_t w = ld4w(wr[c] + (size_t)t * es, is_f16);
-            UNROLL for (int r = 0; r < rm; r++) acc[r][c] = vfmaq_f32(acc[r][c], xv[r], w);
-        }
-    }
-    if (rem) { /* last k % 4: zero-padded copies, one more vector step */
-        float32x4_t xv[4];
+    for (int t = 0; t < k8; t += 8) {
+        float32x4_t x0[2], x1[2];
         UNROLL for (int r = 0; r < rm; r++) {
-            float xt[4] = {0};
-            memcpy(xt, xr[r] + kt, sizeof(float) * (size_t)rem);
-            xv[r] = vld1q_f32(xt);
+            x0[r] = vld1q_f32(xr[r] + t);
+            x1[r] = vld1q_f32(xr[r] + t + 4);
         }
-        UNROLL for (int c = 0; c < nc; c++) {
-            uint8_t wt[16] = {0};
-            memcpy(wt, wr[c] + (size_t)kt * es, (size_t)rem * es);
-            const float32x4_t w = ld4w(wt, is_f16);
-            UNROLL for (int r = 0; r < rm; r++) acc[r][c] = vfmaq_f32(acc[r][c], xv[r], w);
+        UNROLL for (int c = 0; c < 4; c++) {
+            const float32x4_t w0 = ld4w(wr[c] + (size_t)t * es, is_f16), w1 = ld4w(wr[c] + (size_t)(t + 4) * es, is_f16);
+            UNROLL for (int r = 0; r < rm; r++) {
+                lo[r][c] = vfmaq_f32(lo[r][c], x0[r], w0);
+                hi[r][c] = vfmaq_f32(hi[r][c], x1[r], w1);
+            }
+        }
+    }
+    if (rem) { /* last k % 8: zero-padded copies (the padded products are +0) */
+        float32x4_t x0[2], x1[2];
+        UNROLL for (int r = 0; r < rm; r++) {
+            float xt[8] = {0};
+            memcpy(xt, xr[r] + k8, sizeof(float) * (size_t)rem);
+            x0[r] = vld1q_f32(xt);
+            x1[r] = vld1q_f32(xt + 4);
+        }
+        UNROLL for (int c = 0; c < 4; c++) {
+            uint8_t wt[32] = {0};
+            memcpy(wt, wr[c] + (size_t)k8 * es, (size_t)rem * es);
+            const float32x4_t w0 = ld4w(wt, is_f16), w1 = ld4w(wt + 4 * es, is_f16);
+            UNROLL for (int r = 0; r < rm; r++) {
+                lo[r][c] = vfmaq_f32(lo[r][c], x0[r], w0);
+                hi[r][c] = vfmaq_f32(hi[r][c], x1[r], w1);
+            }
         }
     }
     UNROLL for (int r = 0; r < rm; r++) {
-        float t8[8];
-        UNROLL for (int c = 0; c < nc; c += 4)
-            vst1q_f32(t8 + c, vpaddq_f32(vpaddq_f32(acc[r][c], acc[r][c + 1]), vpaddq_f32(acc[r][c + 2], acc[r][c + 3])));
+        /* a_c = [p0+p1, p2+p3, p4+p5, p6+p7]; then [(..)+(..) lo half, hi half] of two columns */
+        const float32x4_t a01 = vpaddq_f32(vpaddq_f32(lo[r][0], hi[r][0]), vpaddq_f32(lo[r][1], hi[r][1]));
+        const float32x4_t a23 = vpaddq_f32(vpaddq_f32(lo[r][2], hi[r][2]), vpaddq_f32(lo[r][3], hi[r][3]));
+        float t4[4];
+        vst1q_f32(t4, vpaddq_f32(a01, a23));
         float *yr = op->y + (size_t)(i0 + r) * op->ldy + j0;
-        for (int c = 0; c < nv; c++) yr[c] = op->bias ? t8[c] + op->bias[j0 + c] : t8[c];
+        for (int c = 0; c < nv; c++) yr[c] = op->bias ? t4[c] + op->bias[j0 + c] : t4[c];
     }
 }
 
-INLINE void gemv_f_rows(const int rm, const int nc, const est_gemm_op *op, int i0, int n0, int n1,
-                        const int is_f16) {
-    for (int j0 = n0; j0 < n1; j0 += nc) {
-        const uint8_t *wr[8];
-        for (int c = 0; c < nc; c++)
-            wr[c] = (const uint8_t *)op->w + (size_t)imin(j0 + c, n1 - 1) * op->w_stride;
-        gemv_f_tile(rm, nc, op, i0, j0, imin(nc, n1 - j0), wr, is_f16);
+INLINE void gemv_f_rows(const int rm, const est_gemm_op *op, int i0, int n0, int n1, const int is_f16) {
+    for (int j0 = n0; j0 < n1; j0 += 4) {
+        const uint8_t *wr[4];
+        for (int c = 0; c < 4; c++) wr[c] = (const uint8_t *)op->w + (size_t)imin(j0 + c, n1 - 1) * op->w_stride;
+        gemv_f_tile(rm, op, i0, j0, imin(4, n1 - j0), wr, is_f16);
     }
 }
 
 INLINE void gemv_f(const est_gemm_op *op, int m0, int m1, int n0, int n1, const int is_f16) {
     int i = m0;
-    for (; i + 4 <= m1; i += 4) gemv_f_rows(4, 4, op, i, n0, n1, is_f16);
-    switch (m1 - i) {
-    case 3: gemv_f_rows(3, 4, op, i, n0, n1, is_f16); break;
-    case 2: gemv_f_rows(2, 8, op, i, n0, n1, is_f16); break;
-    case 1: gemv_f_rows(1, 8, op, i, n0, n1, is_f16); break;
-    default: break;
-    }
+    for (; i + 2 <= m1; i += 2) gemv_f_rows(2, op, i, n0, n1, is_f16);
+    if (i < m1) gemv_f_rows(1, op, i, n0, n1, is_f16);
 }
 
 void est_gemv_f32_1x4__neon(const est_gemm_op *op, int m0, int m1, int n0, int n1) {
@@ -434,4 +441,4 @@ void est_gemv_f16_1x4__neon(const est_gemm_op *op, int m0, int m1, int n0, int n
     gemv_f(op, m0, m1, n0, n1, 1);
 }
 
-#endif /* __aarch64__ */
+#endif /* __aarch64__ || __ARM_NEON */

@@ -11,7 +11,7 @@
 #ifndef EST_NEON_COMMON_H
 #define EST_NEON_COMMON_H
 
-#include <arm_neon.h>
+#include "neon_compat.h"
 
 #include "../kernels_impl.h"
 

@@ -5,6 +5,10 @@
  * internal archive:  bench-kernels [--time SECONDS] [--threads N] [--quick] [FILTER...]
  * FILTER matches shape names (e.g. "enc", "tiny", "dec.logits"), types ("q8_0") or variants.
  * The reference is timed on at most 48 rows (its rate does not depend on m), so it stays fast.
+ * Built with OpenBLAS (the Makefile adds EST_HAVE_OPENBLAS when pkg-config finds it), the f32 rows
+ * also time cblas_sgemm on the same shape in the same process, with OPENBLAS_CORETYPE=Haswell (the
+ * program re-executes itself with it set, so OpenBLAS's start-up sees it: AVX2, like ours), and a
+ * last line gives OpenBLAS's rate on a large square sgemm (the machine's f32 GEMM peak).
  */
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +18,11 @@
 
 #include "../kernels_impl.h"
 #include "../../port/port.h"
+
+#ifdef EST_HAVE_OPENBLAS
+#include <cblas.h>
+#include <unistd.h>
+#endif
 
 typedef struct {
     const char *name;
@@ -63,6 +72,7 @@ static int selected(const char *shape, const char *type, const char *variant) {
         const char *f = filt[i];
         int is_v = 0;
         for (int v = 0; est_kernels_variant(v); v++) is_v |= !strcmp(f, est_kernels_variant(v)->name);
+        is_v |= !strcmp(f, "openblas");
         if (is_v) {
             want_v = 1;
             ok_v |= !strcmp(f, variant);
@@ -74,7 +84,8 @@ static int selected(const char *shape, const char *type, const char *variant) {
             ok_s |= strstr(shape, f) != NULL;
         }
     }
-    return (!want_s || ok_s) && (!want_t || ok_t) && (!want_v || ok_v || !strcmp(variant, "ref"));
+    /* the reference and OpenBLAS are the yardsticks: shown beside any variant */
+    return (!want_s || ok_s) && (!want_t || ok_t) && (!want_v || ok_v || !strcmp(variant, "ref") || !strcmp(variant, "openblas"));
 }
 
 /* Best-of time of one product (seconds): repeats until min_time has passed (at least twice). */
@@ -93,7 +104,50 @@ static double time_gemm(const est_kernels *kt, est_pool *pool, const est_gemm_op
     return best;
 }
 
+#ifdef EST_HAVE_OPENBLAS
+/* Best-of wall time of cblas_sgemm on op's shape (Y = X . W^T), th threads. */
+static double time_sgemm(const est_gemm_op *op, int th, double min_time) {
+    openblas_set_num_threads(th);
+    double best = 1e30, start = now_s();
+    int reps = 0;
+    while (reps < 2 || (now_s() - start < min_time && reps < 1000)) {
+        double t0 = th > 1 ? now_s() : thread_s();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, op->m, op->n, op->k, 1.0f, op->x, (int)op->ldx,
+                    (const float *)op->w, (int)(op->w_stride / 4), 0.0f, op->y, (int)op->ldy);
+        double t = (th > 1 ? now_s() : thread_s()) - t0;
+        if (t < best) best = t;
+        reps++;
+    }
+    return best;
+}
+
+/* OpenBLAS's f32 rate on a large square product: the machine's f32 GEMM peak for the table. */
+static void sgemm_peak(int max_threads, double min_time) {
+    const int n = 1536;
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
+    if (!a || !b || !c) return;
+    for (int i = 0; i < n * n; i++) a[i] = b[i] = frand();
+    est_gemm_op op = {.type = EDGESTT_TYPE_F32, .m = n, .n = n, .k = n, .w = b, .w_stride = 4u * n, .x = a,
+                      .ldx = (size_t)n, .y = c, .ldy = (size_t)n};
+    for (int th = 1; th <= max_threads; th++) {
+        double t = time_sgemm(&op, th, min_time);
+        printf("%-18s %5d %6d %5d %-5s %-8s %3d %10.3f %9.2f  (f32 GEMM peak, %s)\n", "sgemm.square", n, n, n, "f32",
+               "openblas", th, t * 1e3, 2.0 * n * (double)n * n / t * 1e-9, openblas_get_corename());
+    }
+    free(a);
+    free(b);
+    free(c);
+}
+#endif
+
 int main(int argc, char **argv) {
+#ifdef EST_HAVE_OPENBLAS
+    /* OpenBLAS picks its kernels when the library starts: set the core type and start again */
+    if (!getenv("OPENBLAS_CORETYPE")) {
+        setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+        execv("/proc/self/exe", argv);
+    }
+#endif
     double min_time = 0.25;
     int max_threads = 2;
     filt = calloc((size_t)argc, sizeof *filt);
@@ -176,6 +230,18 @@ int main(int argc, char **argv) {
                     fflush(stdout);
                 }
             }
+#ifdef EST_HAVE_OPENBLAS
+            /* OpenBLAS sgemm on the f32 shape, same process, same buffers */
+            if (type == EDGESTT_TYPE_F32 && selected(sh->name, tname, "openblas"))
+                for (int th = 1; th <= max_threads; th++) {
+                    double t = time_sgemm(&op, th, min_time);
+                    double gops = 2.0 * op.m * (double)op.n * op.k / t * 1e-9;
+                    printf("%-18s %5d %6d %5d %-5s %-8s %3d %10.3f %9.2f %8.2f  (%s)\n", sh->name, sh->m, sh->n, sh->k,
+                           tname, "openblas", th, t * 1e3, gops, ref_rate > 0 ? gops / ref_rate : 0,
+                           openblas_get_corename());
+                    fflush(stdout);
+                }
+#endif
             free(w);
             free(x);
             free(y);
@@ -184,6 +250,9 @@ int main(int argc, char **argv) {
             free(scratch);
         }
     }
+#ifdef EST_HAVE_OPENBLAS
+    if (!nfilt) sgemm_peak(max_threads, min_time);
+#endif
     for (int t = 2; t <= 8; t++) {
         if (pools[t]) est_pool_destroy(pools[t]);
         free(pool_mem[t]);

@@ -1,8 +1,9 @@
 /*
  * ops_avx2.c - AVX2 + FMA f32 row helpers: layer norm, softmax, exact GELU, add, dot, axpy.
- * Sums are reordered (8 lanes, then a tree), exp is a degree-7 polynomial after range reduction
- * (about 2 ulp), erfc is the Numerical Recipes Chebyshev fit (relative error < 1.2e-7); the bounds
- * against the reference are in tests/test_kernels.c.  Row tails use masked loads/stores.
+ * Bit-identical to the reference (kernels/ops_ref.c states the specification): one 8-lane
+ * accumulator per sum (lane l = partial t % 8), masked tails add zeros, hsum is the spec's tree8,
+ * exp8 / gelu8 are exp_spec / the erfc fit operation by operation.  Row tails use masked
+ * loads/stores.
  */
 #include <immintrin.h>
 #include <math.h>
@@ -13,6 +14,7 @@ static inline __m256i tail_mask(int r) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* ((p0 + p4) + (p2 + p6)) + ((p1 + p5) + (p3 + p7)): the specification's tree8 */
 static inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -50,32 +52,22 @@ static inline __m256 exp8(__m256 x) {
 void est_layer_norm__avx2(float *y, const float *x, const float *g, const float *b, int n, float eps) {
     const int nv = n & ~7, rem = n - nv;
     const __m256i tm = tail_mask(rem);
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 s = _mm256_setzero_ps();
     int i = 0;
-    for (; i + 16 <= nv; i += 16) {
-        s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
-        s1 = _mm256_add_ps(s1, _mm256_loadu_ps(x + i + 8));
-    }
-    for (; i < nv; i += 8) s0 = _mm256_add_ps(s0, _mm256_loadu_ps(x + i));
-    if (rem) s1 = _mm256_add_ps(s1, _mm256_maskload_ps(x + nv, tm));
-    const float mean = hsum(_mm256_add_ps(s0, s1)) / (float)n;
+    for (; i < nv; i += 8) s = _mm256_add_ps(s, _mm256_loadu_ps(x + i));
+    if (rem) s = _mm256_add_ps(s, _mm256_maskload_ps(x + nv, tm));
+    const float mean = hsum(s) / (float)n;
     const __m256 mv = _mm256_set1_ps(mean);
-    s0 = _mm256_setzero_ps();
-    s1 = _mm256_setzero_ps();
-    for (i = 0; i + 16 <= nv; i += 16) {
-        const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), mv), d1 = _mm256_sub_ps(_mm256_loadu_ps(x + i + 8), mv);
-        s0 = _mm256_fmadd_ps(d0, d0, s0);
-        s1 = _mm256_fmadd_ps(d1, d1, s1);
-    }
-    for (; i < nv; i += 8) {
-        const __m256 d0 = _mm256_sub_ps(_mm256_loadu_ps(x + i), mv);
-        s0 = _mm256_fmadd_ps(d0, d0, s0);
+    s = _mm256_setzero_ps();
+    for (i = 0; i < nv; i += 8) {
+        const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), mv);
+        s = _mm256_fmadd_ps(d, d, s);
     }
     if (rem) {
-        const __m256 d1 = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + nv, tm), mv), _mm256_castsi256_ps(tm));
-        s1 = _mm256_fmadd_ps(d1, d1, s1);
+        const __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + nv, tm), mv), _mm256_castsi256_ps(tm));
+        s = _mm256_fmadd_ps(d, d, s);
     }
-    const float var = hsum(_mm256_add_ps(s0, s1)) / (float)n;
+    const float var = hsum(s) / (float)n;
     const __m256 rs = _mm256_set1_ps(1.0f / sqrtf(var + eps));
     const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
     for (i = 0; i < nv; i += 8) {
@@ -160,18 +152,13 @@ void est_add__avx2(float *y, const float *a, const float *b, int n) {
 
 float est_dot__avx2(const float *a, const float *b, int n) {
     const int nv = n & ~7, rem = n - nv;
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 16 <= nv; i += 16) {
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-    }
-    for (; i < nv; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    __m256 s = _mm256_setzero_ps();
+    for (int i = 0; i < nv; i += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s);
     if (rem) {
         const __m256i tm = tail_mask(rem);
-        s1 = _mm256_fmadd_ps(_mm256_maskload_ps(a + nv, tm), _mm256_maskload_ps(b + nv, tm), s1);
+        s = _mm256_fmadd_ps(_mm256_maskload_ps(a + nv, tm), _mm256_maskload_ps(b + nv, tm), s);
     }
-    return hsum(_mm256_add_ps(s0, s1));
+    return hsum(s);
 }
 
 void est_axpy__avx2(float *y, float a, const float *x, int n) {

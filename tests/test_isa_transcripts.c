@@ -1,0 +1,154 @@
+/*
+ * test_isa_transcripts.c - the promise that the kiosk and the dev box agree: the same Q8_0 and Q4_0
+ * model files give identical token ids through every kernel table this build can run here (ref
+ * and avx2 natively; ref and neon on ARMv7 and Cortex-A72, ref, neon and neondot on Cortex-A76 /
+ * max under qemu).  Each table transcribes jfk.wav with beam search and timestamps
+ * (EDGESTT_KERNELS-equivalent edgestt_params.kernels) and the token ids are compared with the
+ * reference table's, naming the first position that differs.
+ *
+ * Across architectures too: the reference table's ids must equal the ones recorded on x86-64
+ * (below), so an aarch64 / ARMv7 run under qemu checks that the Pi and the dev box agree.  If the
+ * decoding search or the test models change on purpose, record the new ids (the test prints them).
+ *
+ * Every product and row helper is specified bit for bit (kernels.h, kernels/ops_ref.c), so the
+ * tables should agree exactly; the test also prints whether the chosen tokens' probabilities are
+ * bit-identical, so a float difference shows in the log before it flips a near-tie.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../kernels/kernels.h"
+#include "test.h"
+
+#if defined(__aarch64__) || defined(__arm__)
+#define LIGHT 1 /* qemu: shorter windows */
+#else
+#define LIGHT 0
+#endif
+
+#define MAX_IDS 512
+
+/* tests/data/jfk.wav as 16 kHz floats (malloc'd), NULL on failure. */
+static float *read_jfk(size_t *n_out) {
+    FILE *f = fopen(est_test_data("jfk.wav"), "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *img = n > 0 ? malloc((size_t)n) : NULL;
+    float *x = NULL;
+    edgestt_wav_info info;
+    if (img && fread(img, 1, (size_t)n, f) == (size_t)n && !edgestt_wav_parse(img, (size_t)n, &info, NULL)) {
+        x = malloc((size_t)info.n_samples_16k * sizeof(float) + 1);
+        if (x && edgestt_wav_decode(img, (size_t)n, &info, x, NULL, 0, NULL)) {
+            free(x);
+            x = NULL;
+        }
+        *n_out = (size_t)info.n_samples_16k;
+    }
+    free(img);
+    fclose(f);
+    return x;
+}
+
+/* Transcribe with kernel table `kernels`; token ids and probabilities into ids/p (cap MAX_IDS).
+ * Returns the token count, or -1 with the reason in why. */
+static int transcribe_with(const char *model, const char *kernels, const float *pcm, size_t n, int *ids, float *p,
+                           char *why, size_t why_cap) {
+    edgestt_params mp;
+    edgestt_params_default(&mp);
+    mp.kernels = kernels;
+    edgestt_model *m = NULL;
+    edgestt_diag d;
+    d.msg[0] = 0;
+    int st = edgestt_open(est_test_model(model), &mp, NULL, 0, &m, &d);
+    if (st) {
+        snprintf(why, why_cap, "open: %s", d.msg);
+        return -1;
+    }
+    edgestt_model_info info;
+    edgestt_model_get_info(m, &info);
+    edgestt_full_params fp;
+    edgestt_full_params_default(&fp);
+    fp.n_threads = 2;
+    fp.beam_size = 5;
+    fp.language = "en";
+    fp.temperature_inc = 0.0f; /* no fallback: one decode per window */
+    if (LIGHT) fp.sample_len = 24;
+    edgestt_state *s = NULL;
+    int count = -1;
+    if (strcmp(info.kernels, kernels)) snprintf(why, why_cap, "asked for %s, got %s", kernels, info.kernels);
+    else if ((st = edgestt_state_init(m, &fp, NULL, 0, &s, &d)) != 0) snprintf(why, why_cap, "state: %s", d.msg);
+    else if ((st = edgestt_transcribe(s, pcm, n, &fp)) != 0) snprintf(why, why_cap, "transcribe: %s", edgestt_state_error(s));
+    else {
+        count = edgestt_n_tokens(s);
+        if (count > MAX_IDS) count = MAX_IDS;
+        for (int i = 0; i < count; i++) {
+            edgestt_token_data t;
+            edgestt_get_token(s, i, &t);
+            ids[i] = t.id;
+            p[i] = t.p;
+        }
+    }
+    edgestt_state_free(s);
+    edgestt_close(m);
+    return count;
+}
+
+static void check_model(const char *model, const int *want, int n_want) {
+    size_t n = 0;
+    float *pcm = read_jfk(&n);
+    CHECK(pcm != NULL);
+    static int ref_ids[MAX_IDS], ids[MAX_IDS];
+    static float ref_p[MAX_IDS], p[MAX_IDS];
+    char why[300] = "";
+    const int n_ref = transcribe_with(model, "ref", pcm, n, ref_ids, ref_p, why, sizeof why);
+    if (n_ref <= 0) free(pcm);
+    CHECKF(n_ref > 0, "%s with ref: %s", model, n_ref < 0 ? why : "no tokens");
+    /* the ids, for comparing runs on different architectures by eye (same spec, same bits) */
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < n_ref; i++) h = (h ^ (uint32_t)ref_ids[i]) * 16777619u;
+    printf("    %s: ref gives %d tokens (FNV-1a of the ids %08x):", model, n_ref, (unsigned)h);
+    for (int i = 0; i < n_ref && i < 12; i++) printf(" %d", ref_ids[i]);
+    printf("%s\n", n_ref > 12 ? " ..." : "");
+    int same = n_ref == n_want;
+    for (int i = 0; same && i < n_ref; i++) same = ref_ids[i] == want[i];
+    if (!same) free(pcm);
+    CHECKF(same, "%s: the reference table's ids differ from the ones recorded on x86-64 (%d of them)", model, n_want);
+    const uint32_t cpu = est_port_cpu_features();
+    for (int v = 1; est_kernels_variant(v); v++) {
+        const est_kernels *kt = est_kernels_variant(v);
+        if (!est_kernels_runnable(kt, cpu)) {
+            printf("    %s: %s not runnable on this CPU (skipped)\n", model, kt->name);
+            continue;
+        }
+        const int cnt = transcribe_with(model, kt->name, pcm, n, ids, p, why, sizeof why);
+        if (cnt < 0) free(pcm);
+        CHECKF(cnt >= 0, "%s with %s: %s", model, kt->name, why);
+        int first = -1;
+        for (int i = 0; i < (cnt < n_ref ? cnt : n_ref) && first < 0; i++)
+            if (ids[i] != ref_ids[i]) first = i;
+        if (first < 0 && cnt != n_ref) first = cnt < n_ref ? cnt : n_ref;
+        if (first >= 0) free(pcm);
+        CHECKF(first < 0, "%s: %s and ref differ at token %d of %d/%d (id %d vs %d)", model, kt->name, first, cnt,
+               n_ref, first < cnt ? ids[first] : -1, first < n_ref ? ref_ids[first] : -1);
+        double dp = 0.0;
+        int same_bits = 1;
+        for (int i = 0; i < cnt && i < n_ref; i++) {
+            const double d = fabs((double)p[i] - (double)ref_p[i]);
+            if (d > dp) dp = d;
+            same_bits &= memcmp(&p[i], &ref_p[i], sizeof(float)) == 0;
+        }
+        printf("    %s: %s = ref on all %d token ids; token probabilities %s (max |dp| %.3g)\n", model, kt->name, cnt,
+               same_bits ? "bit-identical" : "differ in the float paths", dp);
+    }
+    free(pcm);
+}
+
+/* jfk.wav, beam 5, timestamps, English, no fallback; recorded on x86-64 (ref = avx2) */
+static const int ids_q8_0[] = {50368, 30530, 50997, 50997, 14306, 51666, 51666, 24491, 51841};
+static const int ids_q4_0[] = {50368, 30530, 50997, 50997, 16740, 51765, 51776, 12030, 51841};
+
+TEST(isa_transcripts_identical_q8_0) { check_model("mini-en-q8_0.gguf", ids_q8_0, 9); }
+TEST(isa_transcripts_identical_q4_0) { check_model("mini-en-q4_0.bin", ids_q4_0, 9); }
