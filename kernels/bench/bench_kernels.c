@@ -140,6 +140,27 @@ static void sgemm_peak(int max_threads, double min_time) {
 }
 #endif
 
+static void no_task(void *ctx, int task, int n_tasks) {
+    (void)ctx;
+    (void)task;
+    (void)n_tasks;
+}
+
+/* Wall time of one est_pool_run with nothing to do (one empty task per thread): what splitting a
+ * small product across threads costs before any work, e.g. ~17 times per decoder token (tiny). */
+static void pool_sync(est_pool *pool, int th) {
+    const int reps = 2000;
+    double best = 1e30;
+    for (int round = 0; round < 5; round++) {
+        double t0 = now_s();
+        for (int i = 0; i < reps; i++) est_pool_run(pool, no_task, NULL, th);
+        double t = (now_s() - t0) / reps;
+        if (t < best) best = t;
+    }
+    printf("%-18s %5s %6s %5s %-5s %-8s %3d %10.4f  (one empty est_pool_run, best of 5 x %d)\n", "pool.sync", "-", "-",
+           "-", "-", "pool", th, best * 1e3, reps);
+}
+
 int main(int argc, char **argv) {
 #ifdef EST_HAVE_OPENBLAS
     /* OpenBLAS picks its kernels when the library starts: set the core type and start again */
@@ -172,6 +193,8 @@ int main(int argc, char **argv) {
            "  1 thread: the thread's CPU time, 2+ threads: wall time (noisy on a shared machine)\n");
     printf("%-18s %5s %6s %5s %-5s %-8s %3s %10s %9s %8s\n", "shape", "m", "n", "k", "type", "variant", "thr",
            "ms", "GOP/s", "x ref");
+    for (int t = 2; t <= max_threads && t <= 8 && (!nfilt || (nfilt == 1 && !strcmp(filt[0], "pool"))); t++)
+        pool_sync(pools[t], t);
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
         const bshape *sh = &shapes[si];
         for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
