@@ -13,7 +13,8 @@
  * the tensors (F32, F16 or BF16), renamed to OpenAI's state-dict names (model.encoder.layers.N.
  * self_attn.q_proj -> encoder.blocks.N.attn.query, fc1 -> mlp.0, ...; the shapes are OpenAI's, so
  * nothing is reshaped); vocab.json for the text tokens (its keys are already GPT-2 byte-level
- * strings) and, with added_tokens.json, the special-token ids (found by their textual forms).
+ * strings) and, with added_tokens.json or tokenizer_config.json's added_tokens_decoder, the
+ * special-token ids (found by their textual forms).
  * proj_out.weight (tied to the token embedding) is skipped.  The mel filter bank, which HF
  * checkpoints do not hold, is computed (est_mel_filters_slaney, as whisper-gen writes it).
  *
@@ -246,13 +247,64 @@ static int find_special(void *ctx, const uint8_t *s, size_t n, int64_t id, edges
     return EDGESTT_OK;
 }
 
-/* Special-token ids from their forms in vocab.json and added_tokens.json (the latter wins). */
+/* tokenizer_config.json's "added_tokens_decoder": {"ID": {"content": FORM, ...}, ...} (what newer
+ * transformers versions write instead of added_tokens.json): the ids of the special forms. */
+static int read_tokenizer_config(const est_map *m, int64_t *ids, edgestt_diag *diag) {
+    est_json j;
+    int first = 1, more, st;
+    const uint8_t *k;
+    size_t kl;
+    est_json_init(&j, m->data, m->size, "tokenizer_config.json");
+    if ((st = est_json_object(&j, diag)) != 0) return st;
+    while ((more = est_json_member(&j, &first, &k, &kl, diag)) == 1) {
+        if (!est_json_key_is(k, kl, "added_tokens_decoder")) {
+            if ((st = est_json_skip(&j, diag)) != 0) return st;
+            continue;
+        }
+        int f2 = 1, m2;
+        const uint8_t *idk;
+        size_t idl;
+        if ((st = est_json_object(&j, diag)) != 0) return st;
+        while ((m2 = est_json_member(&j, &f2, &idk, &idl, diag)) == 1) {
+            int64_t id = 0;
+            for (size_t i = 0; i < idl; i++) {
+                if (idk[i] < '0' || idk[i] > '9' || id > (1 << 24))
+                    return est_diag(diag, EDGESTT_E_FORMAT, "tokenizer_config.json: added token key '%.*s' is not an id",
+                                    (int)(idl > 20 ? 20 : idl), (const char *)idk);
+                id = id * 10 + (idk[i] - '0');
+            }
+            int f3 = 1, m3;
+            if ((st = est_json_object(&j, diag)) != 0) return st;
+            while ((m3 = est_json_member(&j, &f3, &k, &kl, diag)) == 1) {
+                const uint8_t *v;
+                size_t vl;
+                if (est_json_key_is(k, kl, "content") && est_json_peek(&j) == '"') {
+                    if ((st = est_json_string(&j, &v, &vl, diag)) != 0) return st;
+                    if (idl) find_special(ids, v, vl, id, diag);
+                } else if ((st = est_json_skip(&j, diag)) != 0) {
+                    return st;
+                }
+            }
+            if (m3) return m3;
+        }
+        if (m2) return m2;
+    }
+    return more;
+}
+
+/* Special-token ids from their forms in vocab.json, tokenizer_config.json and added_tokens.json
+ * (later files win). */
 static int read_specials(hf_in *h, const est_whisper_hparams *hp, edgestt_special_tokens *sp, edgestt_diag *diag) {
     int64_t ids[SP_N];
     for (int i = 0; i < SP_N; i++) ids[i] = -1;
     int st = walk_tokens(&h->vocab, "vocab.json", find_special, ids, diag);
     if (st) return st;
     est_map m;
+    if (est_port_map_file(join(h, "tokenizer_config.json"), &m, NULL) == EDGESTT_OK) {
+        st = read_tokenizer_config(&m, ids, diag);
+        est_port_unmap(&m);
+        if (st) return st;
+    }
     if (est_port_map_file(join(h, "added_tokens.json"), &m, NULL) == EDGESTT_OK) {
         st = walk_tokens(&m, "added_tokens.json", find_special, ids, diag);
         est_port_unmap(&m);
@@ -263,7 +315,8 @@ static int read_specials(hf_in *h, const est_whisper_hparams *hp, edgestt_specia
     for (int i = 0; i < SP_N; i++) {
         if (i == SP_NOCAP) continue;
         if (ids[i] < 0)
-            return est_diag(diag, EDGESTT_E_FORMAT, "vocab.json / added_tokens.json: no %s token", sp_form[i]);
+            return est_diag(diag, EDGESTT_E_FORMAT, "vocab.json / added_tokens.json / tokenizer_config.json: no %s token",
+                            sp_form[i]);
         if (ids[i] >= hp->n_vocab || ids[i] < ids[SP_EOT])
             return est_diag(diag, EDGESTT_E_FORMAT, "%s is id %lld: outside [eot, n_vocab %d)", sp_form[i],
                             (long long)ids[i], hp->n_vocab);

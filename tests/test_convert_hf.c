@@ -209,6 +209,7 @@ typedef struct hf_opts {
     int proj_out;       /* also write proj_out.weight (tied, skipped by the converter) */
     const char *damage; /* NULL, or one of the damage kinds in TEST(convert_hf_refuses_damage) */
     int shards;         /* two model-0000k-of-00002.safetensors files and model.safetensors.index.json */
+    int tokcfg;         /* special tokens in tokenizer_config.json's added_tokens_decoder, no added_tokens.json */
 } hf_opts;
 
 static int st_write(const gg *g, const char *p, const hf_opts *o, int part, int n_parts);
@@ -272,6 +273,27 @@ static int hf_write(const gg *g, const char *dir, const hf_opts *o) {
     fclose(f);
     /* added_tokens.json: the forms of ids above eot (the "no speech" token in its old name) */
     snprintf(p, sizeof p, "%s/added_tokens.json", dir);
+    remove(p);
+    if (o->tokcfg) { /* transformers >= 4.34: tokenizer_config.json, "ID": {"content": FORM, ...} */
+        snprintf(p, sizeof p, "%s/tokenizer_config.json", dir);
+        if (!(f = fopen(p, "wb"))) return 0;
+        fprintf(f, "{\n  \"add_prefix_space\": false,\n  \"added_tokens_decoder\": {");
+        for (int id = sp->eot; id < hp->n_vocab; id++) {
+            char form[EST_TOK_MAX_FORM];
+            size_t n = est_tok_special_form(sp, id, form);
+            fprintf(f, "%s\n    \"%d%s\": {\"content\": ", id > sp->eot ? "," : "", id,
+                    dmg(o, "tokcfg_bad_id") && id == sp->sot ? "x" : "");
+            put_json_str(f, form, n, 1);
+            fprintf(f, ", \"lstrip\": false, \"normalized\": false, \"special\": true}");
+        }
+        fprintf(f, "\n  },\n  \"bos_token\": \"<|endoftext|>\",\n  \"model_max_length\": 1024,\n"
+                   "  \"tokenizer_class\": \"WhisperTokenizer\"\n}\n");
+        fclose(f);
+        goto tensors;
+    }
+    snprintf(p, sizeof p, "%s/tokenizer_config.json", dir);
+    remove(p);
+    snprintf(p, sizeof p, "%s/added_tokens.json", dir);
     if (!(f = fopen(p, "wb"))) return 0;
     fputc('{', f);
     int first = 1;
@@ -287,6 +309,7 @@ static int hf_write(const gg *g, const char *dir, const hf_opts *o) {
     }
     fputs("\n}\n", f);
     fclose(f);
+tensors:
     if (!o->shards) {
         snprintf(p, sizeof p, "%s/model.safetensors", dir);
         return st_write(g, p, o, 0, 1);
@@ -437,11 +460,12 @@ static int convert_to(const char *path, int type, membuf *m, edgestt_convert_rep
 /* A checkpoint written from each GGUF converts to the GGUF's own conversion, byte for byte. */
 TEST(convert_hf_matches_gguf) {
     static const struct { const char *gguf; int type; hf_opts o; const char *input; } c[] = {
-        {"mini-en-f32.gguf", EDGESTT_TYPE_F32, {HF_ASIS, 0, 1, NULL, 0}, "dir"},
-        {"mini-en-f32.gguf", EDGESTT_TYPE_Q8_0, {HF_ASIS, 1, 0, NULL, 0}, "file"},
-        {"mini-multi-f16.gguf", EDGESTT_TYPE_F16, {HF_ASIS, 1, 1, NULL, 0}, "dir"},
-        {"mini-v3-f16.gguf", EDGESTT_TYPE_Q4_0, {HF_ASIS, 0, 0, NULL, 0}, "file"},
-        {"mini-multi-f16.gguf", EDGESTT_TYPE_F16, {HF_ASIS, 0, 1, NULL, 1}, "dir"}, /* sharded */
+        {"mini-en-f32.gguf", EDGESTT_TYPE_F32, {HF_ASIS, 0, 1, NULL, 0, 0}, "dir"},
+        {"mini-en-f32.gguf", EDGESTT_TYPE_Q8_0, {HF_ASIS, 1, 0, NULL, 0, 0}, "file"},
+        {"mini-multi-f16.gguf", EDGESTT_TYPE_F16, {HF_ASIS, 1, 1, NULL, 0, 0}, "dir"},
+        {"mini-v3-f16.gguf", EDGESTT_TYPE_Q4_0, {HF_ASIS, 0, 0, NULL, 0, 0}, "file"},
+        {"mini-multi-f16.gguf", EDGESTT_TYPE_F16, {HF_ASIS, 0, 1, NULL, 1, 0}, "dir"}, /* sharded */
+        {"mini-v3-f16.gguf", EDGESTT_TYPE_F16, {HF_ASIS, 1, 0, NULL, 0, 1}, "dir"},    /* tokenizer_config.json */
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         gg g;
@@ -476,7 +500,7 @@ TEST(convert_hf_bf16) {
     gg g;
     CHECK(gg_load("mini-en-f32.gguf", &g));
     const char *dir = est_test_tmp("hf-bf16");
-    hf_opts o = {HF_BF16, 0, 0, NULL, 0};
+    hf_opts o = {HF_BF16, 0, 0, NULL, 0, 0};
     CHECK(hf_write(&g, dir, &o));
     membuf a;
     edgestt_convert_report r;
@@ -533,6 +557,7 @@ TEST(convert_hf_refuses_damage) {
         {"shard_missing", EDGESTT_E_IO, "cannot be opened"},
         {"shard_name", EDGESTT_E_FORMAT, "not a file name"},
         {"shard_dup", EDGESTT_E_MODEL, "appears twice"},
+        {"tokcfg_bad_id", EDGESTT_E_FORMAT, "not an id"},
     };
     gg g;
     CHECK(gg_load("mini-en-f32.gguf", &g));
@@ -540,7 +565,7 @@ TEST(convert_hf_refuses_damage) {
         char rel[64];
         snprintf(rel, sizeof rel, "hf-dmg-%s", c[i].kind);
         const char *dir = est_test_tmp(rel);
-        hf_opts o = {HF_ASIS, 0, 0, c[i].kind, !strncmp(c[i].kind, "shard_", 6)};
+        hf_opts o = {HF_ASIS, 0, 0, c[i].kind, !strncmp(c[i].kind, "shard_", 6), !strcmp(c[i].kind, "tokcfg_bad_id")};
         CHECK(hf_write(&g, dir, &o));
         membuf a;
         edgestt_diag d;
@@ -569,7 +594,7 @@ TEST(convert_hf_fuzzed_headers) {
     gg g;
     CHECK(gg_load("mini-en-f32.gguf", &g));
     const char *dir = est_test_tmp("hf-fuzz");
-    hf_opts o = {HF_ASIS, 0, 0, NULL, 0};
+    hf_opts o = {HF_ASIS, 0, 0, NULL, 0, 0};
     CHECK(hf_write(&g, dir, &o));
     gg_free(&g);
     char p[512];
