@@ -55,6 +55,7 @@ pcm.testin {
   format raw
   hint { show on description "edge-stt test input" }
 }
+pcm.playonly { type asym playback.pcm { type null } }
 EOF
 export ALSA_CONFIG_PATH=$cfg
 have_alsa=1
@@ -65,6 +66,9 @@ if [ $have_alsa = 1 ]; then
     grep -q "nosuchdevice" "$tmp/err" || bad "missing device: stderr '$(cat "$tmp/err")'"
   fi
   expect 4 "missing card" -- "$prog" listen -m "$model" $fast -D hw:9,0
+  if expect 4 "playback-only PCM" -- "$prog" listen -m "$model" $fast -D playonly; then
+    grep -q "'playonly' not found or not a capture PCM" "$tmp/err" || bad "playback-only: stderr '$(cat "$tmp/err")'"
+  fi
 else
   grep -q "without ALSA" "$tmp/err" && ok || bad "devices without ALSA: '$(cat "$tmp/err")'"
 fi
