@@ -2,13 +2,13 @@
  * test_isa_transcripts.c - the promise that the kiosk and the dev box agree: the same Q8_0 and Q4_0
  * model files give identical token ids through every kernel table this build can run here (ref
  * and avx2 natively; ref and neon on ARMv7 and Cortex-A72, ref, neon and neondot on Cortex-A76 /
- * max under qemu).  Each table transcribes jfk.wav with beam search and timestamps
- * (EDGESTT_KERNELS-equivalent edgestt_params.kernels) and the token ids are compared with the
- * reference table's, naming the first position that differs.
- *
- * Across architectures too: the reference table's ids must equal the ones recorded on x86-64
- * (below), so an aarch64 / ARMv7 run under qemu checks that the Pi and the dev box agree.  If the
- * decoding search or the test models change on purpose, record the new ids (the test prints them).
+ * max under qemu).  Each table (edgestt_params.kernels, as EDGESTT_KERNELS forces it) transcribes
+ * jfk.wav twice - beam search with timestamps (the default), and 64 greedy steps without timestamps
+ * (a long run of decoder steps) - and the token ids are compared with the reference table's, naming
+ * the first position that differs.  Across architectures too: the reference table's ids must equal
+ * the ones recorded on x86-64 (below), so an aarch64 / ARMv7 run under qemu checks that the Pi and
+ * the dev box agree.  If the decoding search or the test models change on purpose, record the new
+ * ids (the test prints them).
  *
  * Every product and row helper is specified bit for bit (kernels.h, kernels/ops_ref.c), so the
  * tables should agree exactly; the test also prints whether the chosen tokens' probabilities are
@@ -54,8 +54,8 @@ static float *read_jfk(size_t *n_out) {
 
 /* Transcribe with kernel table `kernels`; token ids and probabilities into ids/p (cap MAX_IDS).
  * Returns the token count, or -1 with the reason in why. */
-static int transcribe_with(const char *model, const char *kernels, const float *pcm, size_t n, int *ids, float *p,
-                           char *why, size_t why_cap) {
+static int transcribe_with(const char *model, const char *kernels, int greedy, const float *pcm, size_t n, int *ids,
+                           float *p, char *why, size_t why_cap) {
     edgestt_params mp;
     edgestt_params_default(&mp);
     mp.kernels = kernels;
@@ -72,10 +72,15 @@ static int transcribe_with(const char *model, const char *kernels, const float *
     edgestt_full_params fp;
     edgestt_full_params_default(&fp);
     fp.n_threads = 2;
-    fp.beam_size = 5;
+    fp.beam_size = greedy ? 0 : 5;
     fp.language = "en";
     fp.temperature_inc = 0.0f; /* no fallback: one decode per window */
-    if (LIGHT) fp.sample_len = 24;
+    if (greedy) {
+        fp.timestamps = 0;
+        fp.sample_len = 64; /* 64 greedy steps (random weights rarely stop early without timestamps) */
+    } else if (LIGHT) {
+        fp.sample_len = 24;
+    }
     edgestt_state *s = NULL;
     int count = -1;
     if (strcmp(info.kernels, kernels)) snprintf(why, why_cap, "asked for %s, got %s", kernels, info.kernels);
@@ -96,26 +101,35 @@ static int transcribe_with(const char *model, const char *kernels, const float *
     return count;
 }
 
-static void check_model(const char *model, const int *want, int n_want) {
+/* FNV-1a of token ids */
+static uint32_t ids_hash(const int *ids, int n) {
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < n; i++) h = (h ^ (uint32_t)ids[i]) * 16777619u;
+    return h;
+}
+
+/* want: the n_want ids (beam search), or greedy: n_want ids with FNV-1a want_hash. */
+static void check_model(const char *model, int greedy, const int *want, int n_want, uint32_t want_hash) {
     size_t n = 0;
     float *pcm = read_jfk(&n);
     CHECK(pcm != NULL);
     static int ref_ids[MAX_IDS], ids[MAX_IDS];
     static float ref_p[MAX_IDS], p[MAX_IDS];
     char why[300] = "";
-    const int n_ref = transcribe_with(model, "ref", pcm, n, ref_ids, ref_p, why, sizeof why);
+    const int n_ref = transcribe_with(model, "ref", greedy, pcm, n, ref_ids, ref_p, why, sizeof why);
     if (n_ref <= 0) free(pcm);
     CHECKF(n_ref > 0, "%s with ref: %s", model, n_ref < 0 ? why : "no tokens");
     /* the ids, for comparing runs on different architectures by eye (same spec, same bits) */
-    uint32_t h = 2166136261u;
-    for (int i = 0; i < n_ref; i++) h = (h ^ (uint32_t)ref_ids[i]) * 16777619u;
-    printf("    %s: ref gives %d tokens (FNV-1a of the ids %08x):", model, n_ref, (unsigned)h);
+    const uint32_t h = ids_hash(ref_ids, n_ref);
+    printf("    %s %s: ref gives %d tokens (FNV-1a of the ids %08x):", model, greedy ? "greedy" : "beam 5", n_ref,
+           (unsigned)h);
     for (int i = 0; i < n_ref && i < 12; i++) printf(" %d", ref_ids[i]);
     printf("%s\n", n_ref > 12 ? " ..." : "");
-    int same = n_ref == n_want;
-    for (int i = 0; same && i < n_ref; i++) same = ref_ids[i] == want[i];
+    int same = n_ref == n_want && (!greedy || h == want_hash);
+    for (int i = 0; !greedy && same && i < n_ref; i++) same = ref_ids[i] == want[i];
     if (!same) free(pcm);
-    CHECKF(same, "%s: the reference table's ids differ from the ones recorded on x86-64 (%d of them)", model, n_want);
+    CHECKF(same, "%s %s: the reference table's ids differ from the ones recorded on x86-64 (%d of them)", model,
+           greedy ? "greedy" : "beam 5", n_want);
     const uint32_t cpu = est_port_cpu_features();
     for (int v = 1; est_kernels_variant(v); v++) {
         const est_kernels *kt = est_kernels_variant(v);
@@ -123,7 +137,7 @@ static void check_model(const char *model, const int *want, int n_want) {
             printf("    %s: %s not runnable on this CPU (skipped)\n", model, kt->name);
             continue;
         }
-        const int cnt = transcribe_with(model, kt->name, pcm, n, ids, p, why, sizeof why);
+        const int cnt = transcribe_with(model, kt->name, greedy, pcm, n, ids, p, why, sizeof why);
         if (cnt < 0) free(pcm);
         CHECKF(cnt >= 0, "%s with %s: %s", model, kt->name, why);
         int first = -1;
@@ -150,5 +164,12 @@ static void check_model(const char *model, const int *want, int n_want) {
 static const int ids_q8_0[] = {50368, 30530, 50997, 50997, 14306, 51666, 51666, 24491, 51841};
 static const int ids_q4_0[] = {50368, 30530, 50997, 50997, 16740, 51765, 51776, 12030, 51841};
 
-TEST(isa_transcripts_identical_q8_0) { check_model("mini-en-q8_0.gguf", ids_q8_0, 9); }
-TEST(isa_transcripts_identical_q4_0) { check_model("mini-en-q4_0.bin", ids_q4_0, 9); }
+/* greedy, no timestamps, 64 steps: FNV-1a of the 64 ids, recorded on x86-64 */
+TEST(isa_transcripts_identical_q8_0) {
+    check_model("mini-en-q8_0.gguf", 0, ids_q8_0, 9, 0);
+    check_model("mini-en-q8_0.gguf", 1, NULL, 64, 0x68a50a25u);
+}
+TEST(isa_transcripts_identical_q4_0) {
+    check_model("mini-en-q4_0.bin", 0, ids_q4_0, 9, 0);
+    check_model("mini-en-q4_0.bin", 1, NULL, 64, 0x83cd64dfu);
+}
