@@ -518,7 +518,9 @@ edgestt_status edgestt_transcribe(edgestt_state *s, const float *pcm, size_t n, 
             int k = est_dec_split_segments(r.tokens, r.n_tokens, tb, size, s->wsegs, hp->n_text_ctx / 2 + 2, &adv);
             if ((st = store_window(s, &r, k, offset_ms)) != 0) return (edgestt_status)st;
             seek += (size_t)adv;
-            if (!p->condition_on_previous_text || r.temperature > 0.5f) reset = s->n_init_total + s->n_tokens;
+            /* compact-vocabulary models are trained without <|startofprev|> prompts: never condition */
+            if (!p->condition_on_previous_text || r.temperature > 0.5f || est_tok_is_compact(hp->n_vocab))
+                reset = s->n_init_total + s->n_tokens;
         }
         if (p->progress)
             p->progress(p->progress_user, (int64_t)(seek < content_frames ? seek : content_frames) * 10,

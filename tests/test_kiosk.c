@@ -228,6 +228,11 @@ static void check_transcribe(const char *file, int beam) {
     CHECK_ST(edgestt_transcribe(s, pcm, ns, &p), EDGESTT_OK);
     CHECK_ST(edgestt_full_text(s, t2, sizeof t2, &l2), EDGESTT_OK);
     CHECK(l1 == l2 && !strcmp(t1, t2));
+    /* windows are never conditioned on the previous text: the flag changes nothing */
+    p.condition_on_previous_text = 0;
+    CHECK_ST(edgestt_transcribe(s, pcm, ns, &p), EDGESTT_OK);
+    CHECK_ST(edgestt_full_text(s, t2, sizeof t2, &l2), EDGESTT_OK);
+    CHECKF(l1 == l2 && !strcmp(t1, t2), "condition_on_previous_text changed '%s' to '%s'", t1, t2);
     edgestt_state_free(s);
     free(pcm);
     edgestt_close(m);
