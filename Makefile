@@ -197,7 +197,8 @@ sanitize:
 
 # An end-to-end transcription (mini model, jfk.wav, greedy) under valgrind's memcheck: zero errors
 # (invalid or uninitialised reads, bad frees, leaks definitely or indirectly lost), and the text
-# must be the golden's.  About 1.5 CPU-minutes.
+# must be the golden's; then a convert of that model to q8_0 and a full check of the result.  About
+# 2 CPU-minutes.
 VALGRIND ?= valgrind
 VALGRIND_MODEL ?= $(TESTMODELS)/mini-en-f32.gguf
 .PHONY: valgrind
@@ -206,7 +207,11 @@ valgrind: $(PROG) $(TESTMODEL_STAMP)
 	  --errors-for-leak-kinds=definite,indirect $(PROG) -m $(VALGRIND_MODEL) --greedy --no-fallback \
 	  --language en --quiet tests/data/jfk.wav > $(BUILD)/valgrind.txt
 	printf 'permission\nSpa\nProt\nSidney\nCommissioners\n' | cmp - $(BUILD)/valgrind.txt
-	@echo "valgrind: end-to-end transcription clean"
+	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	  $(PROG) convert $(VALGRIND_MODEL) $(BUILD)/valgrind-q8_0.gguf --type q8_0 > /dev/null
+	$(VALGRIND) -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	  $(PROG) check $(BUILD)/valgrind-q8_0.gguf > /dev/null
+	@echo "valgrind: transcription, convert and check clean"
 
 # libFuzzer harnesses (clang) into build/fuzz/; FUZZ_RUNS=N also runs each for N executions.
 # The rules live in tests/fuzz/fuzz.mk; the committed corpora are replayed by `make test`.
