@@ -62,6 +62,7 @@ struct edgestt_capture {
     snd_pcm_t *pcm;
     pthread_t thread;
     sem_t sem;                 /* posted by the thread after each push (and at its end) */
+    sem_t ready;               /* posted once by the thread when it has started the PCM */
     est_ring *ring;
     int16_t *period;           /* (period_cap) samples read per snd_pcm_readi */
     size_t period_cap;
@@ -187,6 +188,8 @@ static void push(struct edgestt_capture *c, const int16_t *s, size_t n) {
 static void *capture_main(void *arg) {
     struct edgestt_capture *c = (struct edgestt_capture *)arg;
     int err = snd_pcm_start(c->pcm);
+    /* open waits for this: whatever the thread's start-up allocates happens inside open */
+    sem_post(&c->ready);
     if (err < 0 && err != -EBADFD) {
         fail_thread(c, "start", err);
         return NULL;
@@ -268,14 +271,17 @@ edgestt_status edgestt_capture_open(const edgestt_capture_params *in, void *mem,
     }
     st = configure(c, &p, d);
     if (st) goto fail;
-    if (sem_init(&c->sem, 0, 0) != 0) {
+    if (sem_init(&c->sem, 0, 0) != 0 || sem_init(&c->ready, 0, 0) != 0) {
         st = est_diag(d, EDGESTT_E_IO, "capture: sem_init failed");
         goto fail;
     }
     if (pthread_create(&c->thread, NULL, capture_main, c) != 0) {
         sem_destroy(&c->sem);
+        sem_destroy(&c->ready);
         st = est_diag(d, EDGESTT_E_IO, "capture: cannot start the capture thread");
         goto fail;
+    }
+    while (sem_wait(&c->ready) != 0 && errno == EINTR) {
     }
     *out = c;
     return EDGESTT_OK;
@@ -331,6 +337,7 @@ void edgestt_capture_close(edgestt_capture *c) {
     atomic_store(&c->stop, 1);
     pthread_join(c->thread, NULL);
     sem_destroy(&c->sem);
+    sem_destroy(&c->ready);
     snd_pcm_close(c->pcm);
     if (c->owned) est_port_free(c->block);
 }
