@@ -157,7 +157,7 @@ endif
 
 # A firmware-style program (no filesystem, no heap): the embedded model and FIRMWARE_WAV linked in.
 FIRMWARE     := $(BUILD)/firmware-embedded
-FIRMWARE_WAV ?= tests/data/jfk.wav
+FIRMWARE_WAV ?= tests/data/kiosk/seen/002.wav
 $(BUILD)/obj/examples/firmware-embedded.o: $(FIRMWARE_WAV)
 $(BUILD)/obj/examples/firmware-embedded.o: override CFLAGS += -DFW_WAV_PATH='"$(abspath $(FIRMWARE_WAV))"'
 $(FIRMWARE): $(BUILD)/obj/examples/firmware-embedded.o $(EMBED_OBJ) $(LIB)
