@@ -23,11 +23,14 @@ mkdir -p "$dir"
 
 # model files: F16 from the generator, the quantized ones from the peer's whisper-quantize
 for s in $SIZES; do
-  [ -s "$dir/$s-f16.bin" ] || "$gen" --size "$s" --layout bin --type f16 -o "$dir/$s-f16.bin" >/dev/null
+  # written to NAME.part and renamed, so an interrupted run never leaves a partial model behind
+  if [ ! -s "$dir/$s-f16.bin" ]; then
+    "$gen" --size "$s" --layout bin --type f16 -o "$dir/$s-f16.bin.part" >/dev/null && mv "$dir/$s-f16.bin.part" "$dir/$s-f16.bin"
+  fi
   for t in $TYPES; do
-    [ "$t" = f16 ] && continue
-    [ -s "$dir/$s-$t.bin" ] || bash "$PEER_SH" quantize "$dir/$s-f16.bin" "$dir/$s-$t.bin" "$t" >/dev/null 2>&1 ||
-      { echo "bench-peer: peer quantize $s $t failed"; exit 1; }
+    [ "$t" = f16 ] || [ -s "$dir/$s-$t.bin" ] && continue
+    bash "$PEER_SH" quantize "$dir/$s-f16.bin" "$dir/$s-$t.bin.part" "$t" >/dev/null 2>&1 &&
+      mv "$dir/$s-$t.bin.part" "$dir/$s-$t.bin" || { echo "bench-peer: peer quantize $s $t failed"; exit 1; }
   done
 done
 
