@@ -41,6 +41,12 @@ static int walk_tensors(est_ggml_bin *b, est_file_tensor *tab, uint64_t *count, 
         if (st == EDGESTT_E_UNSUPPORTED)
             return est_diag(diag, st, "bin: tensor '%.*s' has type %d, not f32/f16/q8_0/q4_0", name_len,
                             t.name, type);
+        if (st == EDGESTT_E_LIMIT)
+            return est_diag(diag, st,
+                            "bin: tensor '%.*s' of shape [%lld, %lld, %lld, %lld] is larger than this platform's "
+                            "address space",
+                            name_len, t.name, (long long)t.ne[0], (long long)t.ne[1], (long long)t.ne[2],
+                            (long long)t.ne[3]);
         if (st)
             return est_diag(diag, st, "bin: tensor '%.*s' has an invalid shape [%lld, %lld, %lld, %lld]",
                             name_len, t.name, (long long)t.ne[0], (long long)t.ne[1],

@@ -98,10 +98,15 @@ int main(int argc, char **argv) {
         if (!run) continue;
         cur_name = tests[i].name;
         cur_failed = 0;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         tests[i].fn();
+        clock_gettime(CLOCK_MONOTONIC, &t1);
         if (cur_failed) failed++;
         else passed++;
-        if (verbose || cur_failed) printf("%s %s\n", cur_failed ? "failed" : "ok    ", tests[i].name);
+        const double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        if (verbose) printf("%s %s (%.2f s)\n", cur_failed ? "failed" : "ok    ", tests[i].name, secs);
+        else if (cur_failed) printf("failed %s\n", tests[i].name);
         fflush(stdout);
     }
     if (!tmp) {
