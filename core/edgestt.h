@@ -211,7 +211,12 @@ EDGESTT_API edgestt_status edgestt_log_mel(edgestt_model *model, const float *sa
  * prob >= threshold; it ends at the first window of a run below neg_threshold that lasts
  * min_silence_ms; segments not longer than min_speech_ms are dropped; kept segments are padded by
  * speech_pad_ms each side (split in the middle where two would overlap), clamped to the audio.
- * No maximum speech length (Silero's default max_speech_duration_s = inf).
+ * max_speech_ms (Silero's max_speech_duration_s; 0 = no limit, the default): once a segment is
+ * longer than max_speech_ms - 32 ms - 2 * speech_pad_ms, it ends at the start of its last silence
+ * longer than 98 ms (if speech resumed after that silence, it goes on as a new segment from there)
+ * or, without such a silence, at the current window -- so a padded segment stays within
+ * max_speech_ms.  Silences longer than 98 ms only stay inside a segment when min_silence_ms is
+ * larger than that (as in a stream, where it is the endpoint time).
  */
 #define EDGESTT_VAD_WINDOW 512         /* samples per window at 16 kHz */
 
@@ -224,6 +229,8 @@ typedef struct edgestt_vad_params {
     int min_speech_ms;     /* drop segments not longer than this; default 250 */
     int min_silence_ms;    /* silence that ends a segment; default 100 */
     int speech_pad_ms;     /* padding of kept segments, each side; default 30 */
+    int max_speech_ms;     /* longest segment (see above); 0 = no limit (default); needs
+                              min_silence_ms > 0 when set */
 } edgestt_vad_params;
 
 /* Fill *p with the defaults above.  Thread-safe. */
@@ -267,6 +274,9 @@ typedef struct edgestt_vad_event {
                               keeps it), 0 if it is dropped as too short */
     int64_t start_sample;  /* with started or ended */
     int64_t end_sample;    /* with ended: first silent window (or the stream's end) */
+    int cut;               /* with ended: 1 if max_speech_ms ended the segment (kept is 1) */
+    int64_t next_start;    /* with cut: where speech goes on as a new segment (in_speech is 1),
+                              or -1 (silence since end_sample, or a cut at this window) */
 } edgestt_vad_event;
 
 /* Run the next window through the model and the segmenter.  ev gets what happened. */
@@ -588,7 +598,8 @@ EDGESTT_API edgestt_status edgestt_capture_devices(edgestt_device_fn fn, void *u
  *            end of a push (so a caller that is behind pushes its backlog at once and gets one
  *            partial, not a queue of stale ones); with the fast model;
  *   final    when the speaker has been silent for endpoint_ms (or at edgestt_stream_flush, or when
- *            the utterance reaches max_utterance_ms, which cuts it and goes on); with the accurate
+ *            the utterance reaches vad.max_speech_ms -- ended at its last pause longer than 98 ms,
+ *            as Silero splits -- or max_utterance_ms, which cuts it and goes on); with the accurate
  *            model; utterances not longer than min_speech_ms give no event.
  * Hybrid: two models (fast, accurate); mode FAST uses the fast one for both, ACCURATE the accurate
  * one for both, AUTO fast for partials and accurate for finals.  Either may be NULL (the other
@@ -611,9 +622,13 @@ typedef struct edgestt_stream_params {
     edgestt_stream_mode mode;      /* default AUTO */
     int partial_ms;                /* cadence of partials while speaking; default 500; 0 = none */
     int endpoint_ms;               /* silence that ends an utterance; default 600 */
-    int max_utterance_ms;          /* longest utterance kept; default 0 = the smaller model window */
+    int max_utterance_ms;          /* longest utterance kept (a hard cut); default 0 = vad.max_speech_ms
+                                      if set, else the smaller model window */
     int max_text_bytes;            /* text kept per event; default 4096 */
-    edgestt_vad_params vad;        /* threshold, min speech, pad (min_silence_ms = endpoint_ms) */
+    edgestt_vad_params vad;        /* threshold, min speech, pad, max speech (min_silence_ms =
+                                      endpoint_ms).  vad.max_speech_ms > 0: an utterance that long
+                                      is finalised at its last pause > 98 ms (or cut there) by the
+                                      VAD's rule; max_utterance_ms, if smaller, cuts first */
     edgestt_full_params decode;    /* planning and decoding of finals; partials decode greedily
                                       without fallback (default: greedy, no timestamps, no
                                       conditioning, language "en" if English-only) */

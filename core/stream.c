@@ -9,6 +9,9 @@
  *   speaking  from (speech start - pad) up to now; a final transcribes [utt, end of speech + pad).
  * utt_start is the stream position of utt[0]; pos is the number of samples fed to the VAD.
  *
+ * With vad.max_speech_ms the VAD ends a long utterance at its last silence > 98 ms (or hard): a
+ * final up to there, and speech that resumed after it is the next utterance (its audio kept).
+ *
  * Invariants: utt_len <= utt_cap always (a final is forced before the buffer would overflow, at
  * max_utterance samples); every buffer is placed at init from one planned block (measure mode of
  * the same plan function gives the size), so push/flush never allocate; the transcription states
@@ -100,9 +103,14 @@ static int check_params(const edgestt_model *fast, const edgestt_model *acc, con
         return est_diag(d, EDGESTT_E_INVALID_ARG,
                         "stream: partial_ms 0..600000, endpoint_ms 32..600000, max_utterance_ms 0..600000, "
                         "max_text_bytes 16..16M");
+    if (p->vad.max_speech_ms < 0 || p->vad.max_speech_ms > 600000)
+        return est_diag(d, EDGESTT_E_INVALID_ARG, "stream: vad.max_speech_ms 0..600000");
     int64_t w0 = window_samples(fast), w1 = window_samples(acc);
     int64_t w = w0 && w1 ? (w0 < w1 ? w0 : w1) : (w0 ? w0 : w1);
-    *max_utt = p->max_utterance_ms ? (int64_t)p->max_utterance_ms * 16 : w;
+    int64_t max_speech = (int64_t)p->vad.max_speech_ms * 16;
+    *max_utt = p->max_utterance_ms ? (int64_t)p->max_utterance_ms * 16 : max_speech ? max_speech : w;
+    /* the VAD's max_speech_ms cut (at the last silence) comes before the stream's own hard cut */
+    if (max_speech && *max_utt >= max_speech) *max_utt = max_speech + 2 * WIN;
     if (*max_utt < 2 * WIN) *max_utt = 2 * WIN;
     return EDGESTT_OK;
 }
@@ -322,12 +330,21 @@ static int process_window(edgestt_stream *s, edgestt_stream_event *ev) {
     }
     if (ve.ended && s->speaking) {
         s->speaking = 0;
-        /* a cut utterance's remainder is judged by its own length */
+        /* a cut utterance's remainder is judged by its own length; a max_speech_ms cut is kept */
         int64_t end = s->vad_base + ve.end_sample;
-        int keep = ve.kept && (end - s->speech_start) * 1000 > (int64_t)s->p.vad.min_speech_ms * 16000;
+        int keep = ve.kept && (ve.cut ? end > s->speech_start
+                                      : (end - s->speech_start) * 1000 > (int64_t)s->p.vad.min_speech_ms * 16000);
         if (keep && ev->type == EDGESTT_EVENT_NONE) st = final_event(s, end, end + s->pad_samples, ev);
         else st = EDGESTT_OK;
         if (st) return st;
+        if (ve.cut && ve.next_start >= 0) {
+            /* speech resumed after the silence the VAD cut at: it goes on as the next utterance */
+            s->speaking = 1;
+            s->speech_start = s->vad_base + ve.next_start;
+            s->last_partial = s->pos;
+            int64_t from = s->speech_start - s->pad_samples;
+            if (from > s->utt_start) utt_drop(s, (size_t)(from - s->utt_start));
+        }
     }
     if (!s->speaking && (int64_t)s->utt_len > s->hist_samples) utt_drop(s, s->utt_len - (size_t)s->hist_samples);
     return EDGESTT_OK;

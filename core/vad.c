@@ -8,8 +8,8 @@
  * products use the best kernel table for the CPU (EDGESTT_KERNELS=ref|avx2|neon|neondot overrides,
  * as for the Whisper model).
  *
- * The segmenter is Silero's get_speech_timestamps() loop (utils_vad.py, max_speech_duration_s =
- * inf) made incremental: one call per window, the same comparisons in the same order; the
+ * The segmenter is Silero's get_speech_timestamps() loop (utils_vad.py of v5, max_speech_duration_s
+ * included) made incremental: one call per window, the same comparisons in the same order; the
  * padding pass runs over the finished list (edgestt_vad_segments).  Times are samples at 16 kHz:
  * a window i starts at 512 i; durations in ms are 16 samples per ms exactly.
  */
@@ -33,6 +33,8 @@ struct edgestt_vad {
     int64_t n_windows;          /* windows fed since the reset */
     int triggered;
     int64_t start, temp_end;    /* samples; temp_end 0 = unset, as in Silero */
+    int64_t prev_end;           /* start of the last silence > 98 ms inside the segment (0 = none) */
+    int64_t next_start;         /* first speech window after prev_end (0 = none yet) */
 };
 
 void edgestt_vad_params_default(edgestt_vad_params *p) {
@@ -42,6 +44,7 @@ void edgestt_vad_params_default(edgestt_vad_params *p) {
     p->min_speech_ms = 250;
     p->min_silence_ms = 100;
     p->speech_pad_ms = 30;
+    p->max_speech_ms = 0;
 }
 
 /* Valid params?  (NaN fails every comparison, so it is refused too.) */
@@ -51,6 +54,8 @@ static int params_ok(const edgestt_vad_params *p) {
     if (p->min_speech_ms < 0 || p->min_silence_ms < 0 || p->speech_pad_ms < 0) return 0;
     /* keep every sample count (16 per ms) far from overflow */
     if (p->min_speech_ms > 86400000 || p->min_silence_ms > 86400000 || p->speech_pad_ms > 86400000) return 0;
+    /* a cut and a regular end in one window (min silence 0) would be two segments in one event */
+    if (p->max_speech_ms < 0 || p->max_speech_ms > 86400000 || (p->max_speech_ms && !p->min_silence_ms)) return 0;
     return 1;
 }
 
@@ -176,6 +181,7 @@ void edgestt_vad_reset(edgestt_vad *v) {
     v->n_windows = 0;
     v->triggered = 0;
     v->start = v->temp_end = 0;
+    v->prev_end = v->next_start = 0;
 }
 
 edgestt_status edgestt_vad_prob(edgestt_vad *v, const float *window, float *prob) {
@@ -188,17 +194,45 @@ edgestt_status edgestt_vad_prob(edgestt_vad *v, const float *window, float *prob
 static void segment_step(edgestt_vad *v, float p, edgestt_vad_event *ev) {
     const int64_t s = v->n_windows * EDGESTT_VAD_WINDOW;
     const int64_t min_silence = (int64_t)v->p.min_silence_ms * 16, min_speech = (int64_t)v->p.min_speech_ms * 16;
+    /* Silero: max_speech_samples = max_speech - window - 2 pad; a silence > 98 ms is a split point */
+    const int64_t max_speech = (int64_t)v->p.max_speech_ms * 16 - EDGESTT_VAD_WINDOW - 2 * (int64_t)v->p.speech_pad_ms * 16;
+    const int64_t min_silence_at_max = 98 * 16;
     memset(ev, 0, sizeof *ev);
     ev->prob = p;
     v->n_windows++;
-    if (p >= v->p.threshold && v->temp_end) v->temp_end = 0;
+    if (p >= v->p.threshold && v->temp_end) {
+        v->temp_end = 0;
+        if (v->next_start < v->prev_end) v->next_start = s;
+    }
     if (p >= v->p.threshold && !v->triggered) {
         v->triggered = 1;
         v->start = s;
         ev->started = 1;
         ev->start_sample = s;
-    } else if (p < v->neg && v->triggered) {
+        ev->in_speech = 1;
+        return;
+    }
+    if (v->triggered && v->p.max_speech_ms && s - v->start > max_speech) {
+        ev->ended = ev->kept = ev->cut = 1;
+        ev->start_sample = v->start;
+        ev->next_start = -1;
+        if (v->prev_end) {
+            /* at the last long silence; speech that resumed after it is the next segment */
+            ev->end_sample = v->prev_end;
+            if (v->next_start < v->prev_end) v->triggered = 0;
+            else v->start = ev->next_start = v->next_start;
+            v->prev_end = v->next_start = v->temp_end = 0;
+        } else {
+            ev->end_sample = s;
+            v->prev_end = v->next_start = v->temp_end = 0;
+            v->triggered = 0;
+            return;
+        }
+    }
+    if (p < v->neg && v->triggered) {
         if (!v->temp_end) v->temp_end = s;
+        if (s - v->temp_end > min_silence_at_max) v->prev_end = v->temp_end;
+        /* (not reached in a window that cut: min_silence_ms > 0 whenever max_speech_ms is set) */
         if (s - v->temp_end >= min_silence) {
             ev->ended = 1;
             ev->start_sample = v->start;
@@ -206,6 +240,7 @@ static void segment_step(edgestt_vad *v, float p, edgestt_vad_event *ev) {
             ev->kept = v->temp_end - v->start > min_speech;
             v->triggered = 0;
             v->temp_end = 0;
+            v->prev_end = v->next_start = 0;
         }
     }
     ev->in_speech = v->triggered;
@@ -228,6 +263,7 @@ edgestt_status edgestt_vad_finish(edgestt_vad *v, uint64_t n_samples, edgestt_va
         ev->kept = (int64_t)n_samples - v->start > (int64_t)v->p.min_speech_ms * 16;
         v->triggered = 0;
         v->temp_end = 0;
+        v->prev_end = v->next_start = 0;
     }
     return EDGESTT_OK;
 }

@@ -89,7 +89,10 @@ static int listen_usage(void) {
             "                            tree, <prefix>/share/edge-stt)\n"
             "  --partial-ms N            partial cadence while speaking (default 500, 0 = none)\n"
             "  --endpoint-ms N           silence that ends an utterance (default 600)\n"
-            "  --max-utterance-ms N      longest utterance (default: the model's window)\n"
+            "  --max-utterance-ms N      longest utterance, cut hard (default: --vad-max-speech-ms if set,\n"
+            "                            else the model's window)\n"
+            "  --vad-max-speech-ms N     Silero's max_speech_duration_s: an utterance this long is\n"
+            "                            finalised at its last pause > 98 ms, else cut (default 0 = none)\n"
             "  --threshold P             VAD speech threshold (default 0.5)\n"
             "  --threads N               threads per model (default 1)\n"
             "  --beam N                  beam search for finals (default greedy)\n"
@@ -328,13 +331,15 @@ int edge_stt_listen(int argc, char **argv) {
             else if (x > 1) return listen_usage();
             else sp.vad.threshold = (float)x;
         } else if (!strcmp(a, "--partial-ms") || !strcmp(a, "--endpoint-ms") || !strcmp(a, "--max-utterance-ms") ||
-                   !strcmp(a, "--threads") || !strcmp(a, "--beam") || !strcmp(a, "--sample-len")) {
+                   !strcmp(a, "--threads") || !strcmp(a, "--beam") || !strcmp(a, "--sample-len") ||
+                   !strcmp(a, "--vad-max-speech-ms")) {
             NEEDV;
             long x = strtol(v, &end, 10);
             if (!end || *end || x < 0 || x > 600000) return listen_usage();
             if (!strcmp(a, "--partial-ms")) sp.partial_ms = (int)x;
             else if (!strcmp(a, "--endpoint-ms")) sp.endpoint_ms = (int)x;
             else if (!strcmp(a, "--max-utterance-ms")) sp.max_utterance_ms = (int)x;
+            else if (!strcmp(a, "--vad-max-speech-ms")) sp.vad.max_speech_ms = (int)x;
             else if (!strcmp(a, "--threads")) threads = (int)x;
             else if (!strcmp(a, "--sample-len")) sp.decode.sample_len = (int)x;
             else beam = (int)x;

@@ -4,7 +4,8 @@
 # default 600 ms endpoint): usage and device errors (exit codes, one stderr line), JSON events,
 # a hybrid whose accurate model is missing, the real ALSA path (an ALSA config written here with a
 # `file` PCM reading the recording as raw S16, captured through snd_pcm_readi) giving the same
-# finals as --simulate-realtime and ending cleanly on SIGINT, and a soak's resident memory.
+# finals as --simulate-realtime and ending cleanly on SIGINT, finals with the shipped kiosk model
+# checked against real text, and a soak's resident memory.
 # usage: tests/test_listen_cli.sh [EDGE_STT] [MODELS_DIR] [DATA_DIR]
 set -u
 prog=${1:-build/native/edge-stt}
@@ -133,6 +134,54 @@ b = [json.loads(l) for l in open(sys.argv[2]) if '"final"' in l]
 key = lambda e: (e['utterance'], e['start'], e['end'], e['text'], e['avg_logprob'])
 assert [key(e) for e in a] == [key(e) for e in b], (a, b)
 EOF
+fi
+
+# --vad-max-speech-ms 2000: the 4.3 s utterance (a 0.4 s pause inside) is finalised at the VAD's
+# cuts -> 5 finals (tests/test_vad_maxspeech.c checks the times against the offline segments)
+expect 2 "bad --vad-max-speech-ms" -- "$prog" listen -m "$model" --vad-max-speech-ms -5 --simulate-realtime "$wav"
+if expect 0 "vad max speech" -- "$prog" listen -m "$model" $fast --speed 0 --no-partials --vad-max-speech-ms 2000 -o json --simulate-realtime "$wav"; then
+  python3 - "$tmp/out" <<'EOF' && ok || bad "vad max speech: $(cat "$tmp/out")"
+import json, sys
+fin = [json.loads(l) for l in open(sys.argv[1])]
+assert len(fin) == 5 and all(e['type'] == 'final' and e['end'] - e['start'] <= 2.0 for e in fin), fin
+assert abs(fin[2]['end'] - fin[3]['start']) < 0.1, fin  # the cut inside the second spoken command
+EOF
+fi
+
+# real text: three kiosk clips the shipped Q8_0 model transcribes exactly, joined with 1.5 s of
+# silence (built here); one final per clip, in order, with the clip's reference text, its speech
+# start and end inside the clip (tests/test_listen_kiosk.c does the same through the API)
+kiosk_model=models/edge-stt-kiosk-q8_0.gguf
+if [ -f "$kiosk_model" ] && python3 - "$data/kiosk" "$tmp/kiosk3.wav" "$tmp/kiosk3.spans" <<'EOF'
+import sys, wave
+d, out, spans = sys.argv[1:4]
+pause = b'\0\0' * 24000
+frames, at, rows = pause, 24000, []
+for clip in ('seen/013', 'seen/002', 'seen/044'):
+    w = wave.open(f'{d}/{clip}.wav')
+    assert w.getframerate() == 16000 and w.getnchannels() == 1 and w.getsampwidth() == 2
+    x = w.readframes(w.getnframes())
+    rows.append(f'{at / 16000:.4f} {(at + len(x) // 2) / 16000:.4f}')
+    frames += x + pause
+    at += len(x) // 2 + 24000
+o = wave.open(out, 'wb')
+o.setnchannels(1); o.setsampwidth(2); o.setframerate(16000); o.writeframes(frames); o.close()
+open(spans, 'w').write('\n'.join(rows) + '\n')
+EOF
+then
+  if expect 0 "kiosk clips" -- "$prog" listen -m "$kiosk_model" --vad-model $vad --quiet --speed 0 -o json --simulate-realtime "$tmp/kiosk3.wav"; then
+    python3 - "$tmp/out" "$tmp/kiosk3.spans" <<'EOF' && ok || bad "kiosk clips: $(grep '"final"' "$tmp/out")"
+import json, sys
+fin = [e for e in map(json.loads, open(sys.argv[1])) if e['type'] == 'final']
+spans = [tuple(map(float, l.split())) for l in open(sys.argv[2])]
+want = ['the market is on your right', 'take me to the platform', 'take me to the library']
+assert [e['text'] for e in fin] == want, fin
+for e, (a, b) in zip(fin, spans):
+    assert a <= e['start'] < e['end'] <= b, (e, a, b)
+EOF
+  fi
+else
+  bad "kiosk clips: $kiosk_model or the clips of $data/kiosk missing"
 fi
 
 # soak: 10 simulated minutes; resident memory in the last minute within 256 KiB of the first

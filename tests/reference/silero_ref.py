@@ -15,13 +15,16 @@ Debian has no onnxruntime, so two independent evaluations are compared:
 --check runs both on jfk.wav and on noise and prints the largest difference (~1e-6).
 
 Segments: speech_timestamps() is Silero's get_speech_timestamps() (utils_vad.py) with
-max_speech_duration_s = inf: threshold 0.5, neg_threshold = max(threshold - 0.15, 0.01), min
+max_speech_duration_s = inf (or a finite max_speech_ms, Silero v5's split rule): threshold 0.5, neg_threshold = max(threshold - 0.15, 0.01), min
 speech 250 ms, min silence 100 ms, speech pad 30 ms; windows of 512 samples, the last zero-padded,
 the model state reset at the start.
 
 Golden format (read by tests/test_vad.c): lines "KEY COUNT VALUE...", '#' comments.
   n_samples 1 N | probs W p0..  (%.9g of the float64 value) | segments 2S start0 end0 ..  (samples)
   truth 2T start0 end0 .. (vad_pauses only: the utterances' non-silent extents, samples)
+vad_maxspeech.txt: get_speech_timestamps with max_speech_duration_s finite, per case NAME (see
+  MAXSPEECH_CASES): params_NAME 3 min_silence_ms max_speech_ms wav (0 jfk, 1 vad_pauses) |
+  segments_NAME 2S .. | cuts_NAME 2 soft hard (how many cuts of each kind)
 """
 import argparse
 import hashlib
@@ -266,29 +269,62 @@ def onnx_probs(interp, audio):
 
 # ---- segments: get_speech_timestamps ---------------------------------------------------------
 def speech_timestamps(probs, n_samples, threshold=0.5, neg_threshold=None, min_speech_ms=250,
-                      min_silence_ms=100, speech_pad_ms=30):
+                      min_silence_ms=100, speech_pad_ms=30, max_speech_ms=0, cuts=None):
+    """max_speech_ms 0 = max_speech_duration_s inf.  Otherwise Silero v5's rule: once a segment is
+    longer than max_speech - window - 2 pad it ends at its last silence longer than 98 ms (speech
+    that resumed after that silence goes on as a new segment), or, without one, at this window.
+    cuts (a list) gets "soft" / "hard" per cut."""
     min_speech = SR * min_speech_ms / 1000
     pad = SR * speech_pad_ms / 1000
     min_silence = SR * min_silence_ms / 1000
+    max_speech = SR * max_speech_ms / 1000 - WINDOW - 2 * pad if max_speech_ms else float("inf")
+    min_silence_at_max = SR * 98 / 1000
     if neg_threshold is None:
         neg_threshold = max(threshold - 0.15, 0.01)
     triggered, speeches, cur, temp_end = False, [], {}, 0
+    prev_end = next_start = 0
     for i, p in enumerate(probs):
         if p >= threshold and temp_end:
             temp_end = 0
+            if next_start < prev_end:
+                next_start = WINDOW * i
         if p >= threshold and not triggered:
             triggered = True
             cur["start"] = WINDOW * i
             continue
+        if triggered and WINDOW * i - cur["start"] > max_speech:
+            if prev_end:
+                cur["end"] = prev_end
+                speeches.append(cur)
+                cur = {}
+                if next_start < prev_end:  # still silent since prev_end
+                    triggered = False
+                else:
+                    cur["start"] = next_start
+                prev_end = next_start = temp_end = 0
+                if cuts is not None:
+                    cuts.append("soft")
+            else:
+                cur["end"] = WINDOW * i
+                speeches.append(cur)
+                cur = {}
+                prev_end = next_start = temp_end = 0
+                triggered = False
+                if cuts is not None:
+                    cuts.append("hard")
+                continue
         if p < neg_threshold and triggered:
             if not temp_end:
                 temp_end = WINDOW * i
+            if WINDOW * i - temp_end > min_silence_at_max:
+                prev_end = temp_end
             if WINDOW * i - temp_end < min_silence:
                 continue
             cur["end"] = temp_end
             if cur["end"] - cur["start"] > min_speech:
                 speeches.append(cur)
             cur, temp_end, triggered = {}, 0, False
+            prev_end = next_start = 0
     if cur and n_samples - cur["start"] > min_speech:
         cur["end"] = n_samples
         speeches.append(cur)
@@ -400,6 +436,35 @@ def golden(path, name, probs, segs, n, truth=None, note=""):
             f.write(f"truth {2 * len(truth)} " + " ".join(f"{a} {b}" for a, b in truth) + "\n")
 
 
+# (name, wav index, min_silence_ms, max_speech_ms): hard cuts with the default min silence (a
+# silence > 98 ms ends the segment first), splits at silences with the streaming endpoint 600 ms.
+MAXSPEECH_CASES = [
+    ("jfk_1500", 0, 100, 1500),
+    ("jfk_sil600_3000", 0, 600, 3000),
+    ("pauses_sil600_3000", 1, 600, 3000),
+    ("pauses_sil600_2000", 1, 600, 2000),
+]
+
+
+def maxspeech_golden(ref, wavs, name):
+    with open(name, "w") as f:
+        f.write("# silero_ref.py golden: get_speech_timestamps with a finite max_speech_duration_s (Silero v5 rule)\n")
+        f.write("# regenerate: /usr/bin/python3 tests/reference/silero_ref.py --out tests/data/golden\n")
+        f.write("# wavs: " + " ".join(os.path.relpath(w, ROOT) for w in wavs) + "; other params: defaults\n")
+        probs = []
+        for w in wavs:
+            x = read_wav(w)
+            probs.append((probs_of(ref, x), len(x)))
+        for case, k, sil, mx in MAXSPEECH_CASES:
+            cuts = []
+            p, n = probs[k]
+            segs = speech_timestamps(p, n, min_silence_ms=sil, max_speech_ms=mx, cuts=cuts)
+            f.write(f"params_{case} 3 {sil} {mx} {k}\n")
+            f.write(f"segments_{case} {2 * len(segs)} " + " ".join(f"{a} {b}" for a, b in segs) + "\n")
+            f.write(f"cuts_{case} 2 {cuts.count('soft')} {cuts.count('hard')}\n")
+            print(f"vad_maxspeech {case}: segments {segs}, cuts {cuts}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--onnx", default=ONNX_DEFAULT)
@@ -433,6 +498,7 @@ def main():
             note = f"text: {SYNTH_TEXT}" if truth else ""
             golden(path, os.path.join(a.out, name), p, segs, len(x), truth, note)
             print(f"{name}: {len(p)} windows, segments {segs}" + (f", truth {truth}" if truth else ""))
+        maxspeech_golden(ref, [jfk, synth], os.path.join(a.out, "vad_maxspeech.txt"))
 
 
 if __name__ == "__main__":
