@@ -302,7 +302,8 @@ EDGESTT_API edgestt_status edgestt_vad_segments(edgestt_vad *vad, const float *p
 /*
  * A state holds everything one audio stream needs: encoder and decoder activations, the K/V
  * caches of every decoder row (beam or sampled candidate), the decoding search, one window of
- * log-mel, the results of the last call and its own thread pool.  edgestt_state_mem_size plans it
+ * log-mel, the results of the last call and its own thread pool (or a shared one, see
+ * edgestt_pool below).  edgestt_state_mem_size plans it
  * from the model and the planning fields of edgestt_full_params; edgestt_state_init places it in a
  * caller buffer (or in one allocation made there when mem == NULL, released by edgestt_state_free).
  * The audio length does not change the plan: windows are computed one at a time (the log-mel runs
@@ -364,7 +365,27 @@ typedef struct edgestt_full_params {
     uint64_t seed;                     /* sampling at temperature > 0 (same seed, same text) */
     edgestt_progress_fn progress;      /* optional */
     void *progress_user;
+    /* planning: NULL (default) = the state starts its own n_threads - 1 workers; else the state
+       plans no pool and runs on this one (its thread count; n_threads is then unused).  The pool
+       must outlive the state; states sharing a pool must not run at the same time. */
+    struct edgestt_pool *pool;
 } edgestt_full_params;
+
+/* ---- a shared thread pool ------------------------------------------------------------------- */
+/* A fixed pool of n_threads threads incl. the caller (n_threads - 1 workers, started at create,
+ * stopped at destroy) that several states can use through edgestt_full_params.pool, e.g. the
+ * fast and the accurate model of a hybrid stream: one pool's threads and memory instead of one
+ * per state.  States sharing a pool must not run at the same time (one runs on one thread, then
+ * the other).  Memory: edgestt_pool_mem_size bytes, the caller's (mem) or one allocation made by
+ * create when mem == NULL, released by destroy. */
+typedef struct edgestt_pool edgestt_pool;
+EDGESTT_API edgestt_status edgestt_pool_mem_size(int n_threads, size_t *bytes);
+EDGESTT_API edgestt_status edgestt_pool_create(int n_threads, void *mem, size_t mem_size, edgestt_pool **out,
+                                               edgestt_diag *diag);
+/* Threads of the pool incl. the caller (0 for NULL). */
+EDGESTT_API int edgestt_pool_threads(const edgestt_pool *pool);
+/* Stop the workers; release the memory if create allocated it.  No state may use it afterwards. */
+EDGESTT_API void edgestt_pool_destroy(edgestt_pool *pool);
 
 /* Fill *p with the defaults above (whisper's command-line defaults).  Thread-safe. */
 EDGESTT_API void edgestt_full_params_default(edgestt_full_params *p);
@@ -373,7 +394,8 @@ EDGESTT_API void edgestt_full_params_default(edgestt_full_params *p);
 EDGESTT_API edgestt_status edgestt_state_mem_size(const edgestt_model *model, const edgestt_full_params *params,
                                       size_t *bytes, edgestt_diag *diag);
 /* Create a state: mem/mem_size a caller buffer of at least edgestt_state_mem_size() bytes, or
- * mem == NULL for one allocation made here.  Starts the state's n_threads - 1 worker threads. */
+ * mem == NULL for one allocation made here.  Starts the state's n_threads - 1 worker threads
+ * (none when params->pool is set: the state uses that pool). */
 EDGESTT_API edgestt_status edgestt_state_init(const edgestt_model *model, const edgestt_full_params *params,
                                   void *mem, size_t mem_size, edgestt_state **out, edgestt_diag *diag);
 /* Stop the state's threads and release its allocation (if init made one).  NULL is ignored. */
@@ -604,7 +626,8 @@ EDGESTT_API edgestt_status edgestt_capture_devices(edgestt_device_fn fn, void *u
  * Hybrid: two models (fast, accurate); mode FAST uses the fast one for both, ACCURATE the accurate
  * one for both, AUTO fast for partials and accurate for finals.  Either may be NULL (the other
  * serves everything).  Each model gets its own transcription state inside the stream's memory, with
- * its own decode.n_threads - 1 workers (the two never run at once; one shared pool is not done).
+ * one thread pool of decode.n_threads threads, placed in the stream's memory and shared by the
+ * two states (they never run at once); or decode.pool, the caller's, if set.
  * Memory: everything is placed by edgestt_stream_init (caller buffer of edgestt_stream_mem_size()
  * bytes, or one allocation); edgestt_stream_push never allocates.  The VAD handle is the
  * caller's (its params are set by init; it must not be used elsewhere while the stream lives).

@@ -15,7 +15,7 @@
  * Invariants: utt_len <= utt_cap always (a final is forced before the buffer would overflow, at
  * max_utterance samples); every buffer is placed at init from one planned block (measure mode of
  * the same plan function gives the size), so push/flush never allocate; the transcription states
- * are edgestt_state's placed inside that block.
+ * are edgestt_state's placed inside that block, sharing one edgestt_pool placed there too.
  */
 #include <math.h>
 #include <string.h>
@@ -29,6 +29,7 @@
 struct edgestt_stream {
     const edgestt_model *model[2];   /* fast, accurate (either may be NULL) */
     edgestt_state *state[2];         /* one per distinct model in use */
+    edgestt_pool *pool;              /* the states' shared pool, if the stream made it */
     int partial_model, final_model;  /* index into model[] */
     edgestt_vad *vad;
     edgestt_stream_params p;
@@ -130,13 +131,24 @@ static int plan(const edgestt_model *fast, const edgestt_model *acc, const edges
     if (s) s->win = (float *)q;
     if ((st = est_arena_alloc(a, (size_t)p->max_text_bytes + 1, &q)) != 0) return st;
     if (s) s->text = (char *)q, s->text_cap = (size_t)p->max_text_bytes + 1;
+    /* one pool for the states (they never run at once), unless the caller gives one */
+    edgestt_full_params dp = p->decode;
+    if (!dp.pool) {
+        size_t pb;
+        if (edgestt_pool_mem_size(dp.n_threads, &pb) != 0)
+            return est_diag(d, EDGESTT_E_INVALID_ARG, "stream: decode.n_threads %d out of range", dp.n_threads);
+        if ((st = est_arena_alloc(a, pb, &q)) != 0) return st;
+        if (s && (st = edgestt_pool_create(dp.n_threads, q, pb, &s->pool, d)) != 0) return st;
+        /* measuring: any non-NULL pointer (the plan only asks whether a pool is given) */
+        dp.pool = s ? s->pool : (edgestt_pool *)(void *)&dp;
+    }
     const edgestt_model *m[2] = {fast, acc};
     for (int i = 0; i < 2; i++) {
         if (!m[i] || (i != part && i != fin)) continue;
         size_t need;
-        if ((st = edgestt_state_mem_size(m[i], &p->decode, &need, d)) != 0) return st;
+        if ((st = edgestt_state_mem_size(m[i], &dp, &need, d)) != 0) return st;
         if ((st = est_arena_alloc(a, need, &q)) != 0) return st;
-        if (s && (st = edgestt_state_init(m[i], &p->decode, q, need, &s->state[i], d)) != 0) return st;
+        if (s && (st = edgestt_state_init(m[i], &dp, q, need, &s->state[i], d)) != 0) return st;
     }
     return EDGESTT_OK;
 }
@@ -200,6 +212,7 @@ edgestt_status edgestt_stream_init(const edgestt_model *fast, const edgestt_mode
     pick_models(fast, acc, p.mode, &s->partial_model, &s->final_model);
     if ((st = plan(fast, acc, &p, max_utt, &a, s, d)) != 0) {
         for (int i = 0; i < 2; i++) edgestt_state_free(s->state[i]);
+        edgestt_pool_destroy(s->pool);
         est_port_free(owned);
         return (edgestt_status)st;
     }
@@ -237,6 +250,7 @@ const char *edgestt_stream_error(const edgestt_stream *s) { return s ? s->error 
 void edgestt_stream_free(edgestt_stream *s) {
     if (!s) return;
     for (int i = 0; i < 2; i++) edgestt_state_free(s->state[i]);
+    edgestt_pool_destroy(s->pool);
     if (s->owned) est_port_free(s->block);
 }
 

@@ -16,6 +16,7 @@
 #include "decode.h"
 #include "mel.h"
 #include "model.h"
+#include "pool.h"
 #include "../models/whisper_run.h"
 
 #define MAX_PATIENCE 2.0f /* finished beam candidates are planned for patience <= 2 */
@@ -130,7 +131,11 @@ static int plan_state(const edgestt_model *m, const edgestt_full_params *p, est_
     PLACE(s->wsegs, half + 2, est_dec_segment);
     PLACE(s->tokens, p->max_tokens, edgestt_token_data);
     PLACE(s->segs, p->max_segments, edgestt_segment);
-    if ((st = est_whisper_state_plan(m, rows, p->n_threads, a, &s->ws)) != 0) return st;
+    /* with a shared pool (p->pool) the state plans none of its own */
+    if ((st = p->pool ? est_whisper_state_plan_nopool(m, rows, p->n_threads, NULL, a, &s->ws)
+                      : est_whisper_state_plan(m, rows, p->n_threads, a, &s->ws)) != 0)
+        return st;
+    if (!est_arena_measuring(a) && p->pool) est_whisper_state_use_pool(s->ws, est_pool_of(p->pool));
     if (!est_arena_measuring(a)) *out = s;
     return EDGESTT_OK;
 }

@@ -94,7 +94,7 @@ static int listen_usage(void) {
             "  --vad-max-speech-ms N     Silero's max_speech_duration_s: an utterance this long is\n"
             "                            finalised at its last pause > 98 ms, else cut (default 0 = none)\n"
             "  --threshold P             VAD speech threshold (default 0.5)\n"
-            "  --threads N               threads per model (default 1)\n"
+            "  --threads N               threads of the one pool both models share (default 1)\n"
             "  --beam N                  beam search for finals (default greedy)\n"
             "  --sample-len N            most tokens decoded per utterance (default: the model's half context)\n"
             "  --language XX             language code (default: auto / en)\n"

@@ -56,6 +56,7 @@ struct est_whisper_state {
     const edgestt_model *m;
     const est_kernels *kt;
     est_pool *pool;
+    int shared_pool;              /* 1: pool is the caller's (est_whisper_state_use_pool) */
     int n_threads, n_beams;
     int self_type, self_es;       /* self K/V element type (F32/F16) and bytes */
     int cross_type, cross_es;     /* cross K/V element type and bytes */
@@ -495,8 +496,9 @@ static int bytes4(size_t a, size_t b, size_t c, size_t d, size_t *out) {
     return est_mul(a, b, &t) && est_mul(t, c, &t) && est_mul(t, d, out);
 }
 
-int est_whisper_state_plan_ex(const edgestt_model *m, int n_beams, int n_threads, const est_whisper_state_opts *opts,
-                              est_arena *a, est_whisper_state **out, est_whisper_plan_info *info) {
+/* est_whisper_state_plan_ex, with (ext_pool 0) or without (1) a pool of the state's own. */
+static int plan_state(const edgestt_model *m, int n_beams, int n_threads, const est_whisper_state_opts *opts,
+                      int ext_pool, est_arena *a, est_whisper_state **out, est_whisper_plan_info *info) {
     if (out) *out = NULL;
     if (info) memset(info, 0, sizeof *info);
     if (!m || !a || n_beams < 1 || n_beams > EST_MAX_BEAMS || n_threads < 1 || n_threads > EST_MAX_THREADS)
@@ -588,17 +590,31 @@ int est_whisper_state_plan_ex(const edgestt_model *m, int n_beams, int n_threads
     if ((st = plan_step(&pc, logits_bytes, &p))) return st;
     t.logits = p;
     const size_t pool_bytes = est_pool_size(n_threads);
-    if ((st = plan_step(&pc, pool_bytes, &p))) return st;
-    void *pool_mem = p;
+    void *pool_mem = NULL;
+    if (!ext_pool) {
+        if ((st = plan_step(&pc, pool_bytes, &p))) return st;
+        pool_mem = p;
+    }
     if (info) info->total_bytes = a->lo - lo0 + (EST_ALIGN - 1);
 
     if (est_arena_measuring(a)) return EDGESTT_OK;
     /* placing: copy the vectors, start the pool, publish the state */
     resolve_vecs(&t, &pc, 0);
-    if ((st = est_pool_init(&t.pool, pool_mem, pool_bytes, n_threads))) return st;
+    if (!ext_pool && (st = est_pool_init(&t.pool, pool_mem, pool_bytes, n_threads))) return st;
+    t.shared_pool = ext_pool;
     memcpy(s, &t, sizeof t);
     if (out) *out = s;
     return EDGESTT_OK;
+}
+
+int est_whisper_state_plan_ex(const edgestt_model *m, int n_beams, int n_threads, const est_whisper_state_opts *opts,
+                              est_arena *a, est_whisper_state **out, est_whisper_plan_info *info) {
+    return plan_state(m, n_beams, n_threads, opts, 0, a, out, info);
+}
+
+int est_whisper_state_plan_nopool(const edgestt_model *m, int n_beams, int n_threads,
+                                  const est_whisper_state_opts *opts, est_arena *a, est_whisper_state **out) {
+    return plan_state(m, n_beams, n_threads, opts, 1, a, out, NULL);
 }
 
 int est_whisper_state_plan(const edgestt_model *m, int n_beams, int n_threads, est_arena *a, est_whisper_state **out) {
@@ -607,8 +623,15 @@ int est_whisper_state_plan(const edgestt_model *m, int n_beams, int n_threads, e
 
 void est_whisper_state_release(est_whisper_state *s) {
     if (!s || !s->pool) return;
-    est_pool_destroy(s->pool);
+    if (!s->shared_pool) est_pool_destroy(s->pool);
     s->pool = NULL;
+}
+
+void est_whisper_state_use_pool(est_whisper_state *s, est_pool *pool) {
+    if (!s || !pool) return;
+    if (!s->shared_pool && s->pool) est_pool_destroy(s->pool);
+    s->pool = pool;
+    s->shared_pool = 1;
 }
 
 /* ==== encoder =============================================================================== */

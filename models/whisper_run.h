@@ -19,8 +19,11 @@ typedef struct est_whisper_state est_whisper_state;
  * (>= 1) and n_threads threads.  On a placing arena *out receives the state. */
 EST_HIDDEN int est_whisper_state_plan(const edgestt_model *m, int n_beams, int n_threads, est_arena *a,
                                       est_whisper_state **out);
-/* Stop the state's pool (the memory belongs to the caller's arena). */
+/* Stop the state's pool (the memory belongs to the caller's arena); a shared pool is left running. */
 EST_HIDDEN void est_whisper_state_release(est_whisper_state *s);
+/* Run on pool from now on (the caller's, shared with other states that never run at the same
+ * time; at most the planned n_threads of its threads work for this state). */
+EST_HIDDEN void est_whisper_state_use_pool(est_whisper_state *s, est_pool *pool);
 
 /* Encoder: mel is n_mels x (2 * n_audio_ctx) floats (frames contiguous per bin), as est_log_mel
  * writes it.  Runs conv front end, blocks and ln_post, then fills every decoder layer's cross K/V.
@@ -74,5 +77,12 @@ typedef struct est_whisper_plan_info {
 EST_HIDDEN int est_whisper_state_plan_ex(const edgestt_model *m, int n_beams, int n_threads,
                                          const est_whisper_state_opts *opts, est_arena *a,
                                          est_whisper_state **out, est_whisper_plan_info *info);
+
+/* est_whisper_state_plan_ex (no report) for a state without a pool of its own: per-thread scratch
+ * is planned for n_threads, no threads are started; est_whisper_state_use_pool gives it the
+ * pool before its first run. */
+EST_HIDDEN int est_whisper_state_plan_nopool(const edgestt_model *m, int n_beams, int n_threads,
+                                             const est_whisper_state_opts *opts, est_arena *a,
+                                             est_whisper_state **out);
 
 #endif
