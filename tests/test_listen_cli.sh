@@ -1,7 +1,8 @@
 #!/bin/sh
 # test_listen_cli.sh - `edge-stt listen` and `edge-stt devices` end to end on the generated mini
 # model and tests/data/vad_pauses.wav (4 commands; pauses 1.0, 0.4, 1.9 s -> 3 utterances at the
-# default 600 ms endpoint): usage and device errors (exit codes, one stderr line), JSON events,
+# default 600 ms endpoint): usage and device errors (exit codes, one stderr line; no permission
+# through a file PCM whose infile the user cannot read), JSON events,
 # a hybrid whose accurate model is missing, the real ALSA path (an ALSA config written here with a
 # `file` PCM reading the recording as raw S16, captured through snd_pcm_readi) giving the same
 # finals as --simulate-realtime and ending cleanly on SIGINT, finals with the shipped kiosk model
@@ -72,6 +73,23 @@ if [ $have_alsa = 1 ]; then
   expect 4 "missing card" -- "$prog" listen -m "$model" $fast -D hw:9,0
   if expect 4 "playback-only PCM" -- "$prog" listen -m "$model" $fast -D playonly; then
     grep -q "'playonly' not found or not a capture PCM" "$tmp/err" || bad "playback-only: stderr '$(cat "$tmp/err")'"
+  fi
+  # no permission: a file PCM whose infile the user cannot read (libasound's open fails with
+  # EACCES).  Root reads anything, so as root the program runs as 'nobody' (setpriv) on copies
+  # of itself and the models in a directory that user can read.
+  perm=$tmp/perm
+  mkdir -p "$perm" && chmod 755 "$tmp" "$perm" && : >"$perm/in.s16" && chmod 000 "$perm/in.s16"
+  printf 'pcm.permin {\n  type file\n  slave.pcm { type null }\n  file "/dev/null"\n  infile "%s"\n  format raw\n}\n' \
+    "$perm/in.s16" >"$perm/asound.conf"
+  cp "$prog" "$model" "$vad" "$perm/" && chmod 644 "$perm/asound.conf" "$perm"/*.gguf
+  if [ "$(id -u)" != 0 ]; then asuser=""
+  elif command -v setpriv >/dev/null 2>&1; then asuser="setpriv --reuid=65534 --regid=65534 --clear-groups"
+  else asuser=none; fi
+  if [ "$asuser" = none ]; then
+    echo "test_listen_cli: permission test skipped (root without setpriv)"
+  elif expect 4 "capture without permission" -- env ALSA_CONFIG_PATH="$perm/asound.conf" $asuser \
+      "$perm/$(basename "$prog")" listen -m "$perm/$(basename "$model")" --vad-model "$perm/$(basename "$vad")" --quiet -D permin; then
+    grep -q "capture device 'permin': permission denied" "$tmp/err" || bad "no permission: stderr '$(cat "$tmp/err")'"
   fi
 else
   grep -q "without ALSA" "$tmp/err" && ok || bad "devices without ALSA: '$(cat "$tmp/err")'"
