@@ -285,7 +285,9 @@ static void collect(const edgestt_vad_event *ev, edgestt_vad_segment *segs, size
 edgestt_status edgestt_vad_segments(edgestt_vad *v, const float *pcm, size_t n_samples, edgestt_vad_segment *segs,
                                     size_t cap, size_t *n_segs) {
     if (!v || (!pcm && n_samples) || (!segs && cap) || !n_segs) return EDGESTT_E_INVALID_ARG;
+#if SIZE_MAX > INT64_MAX / 2 /* (a 32-bit size_t cannot exceed it) */
     if ((uint64_t)n_samples > (uint64_t)INT64_MAX / 2) return EDGESTT_E_LIMIT;
+#endif
     edgestt_vad_event ev;
     size_t n = 0;
     int64_t beyond = 0;
