@@ -14,7 +14,9 @@ static int plan_bench(const edgestt_model *m, int n_threads, est_arena *a, float
     int st = est_arena_array(a, n_mel, sizeof(float), &p);
     if (st) return st;
     *mel = (float *)p;
-    return est_whisper_state_plan(m, 1, n_threads, a, ws);
+    est_whisper_state_opts kv;
+    est_whisper_state_opts_of(m, &kv); /* the model's K/V cache type, as transcription states */
+    return est_whisper_state_plan_ex(m, 1, n_threads, &kv, a, ws, NULL);
 }
 
 static double ms_between(uint64_t t0, uint64_t t1) { return (double)(t1 - t0) / 1e6; }
@@ -65,6 +67,7 @@ edgestt_status edgestt_bench(const edgestt_model *model, int n_threads, int n_to
     out->decode_ms_per_token = ms_between(t1, t2) / (double)n_tokens;
     out->n_tokens = n_tokens;
     out->state_bytes = need;
+    out->kv_type = model->kv_type;
     out->peak_rss_bytes = est_port_peak_rss_bytes();
     est_whisper_state_release(ws);
     est_port_free(block);

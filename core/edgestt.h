@@ -61,6 +61,16 @@ typedef struct edgestt_diag {
 } edgestt_diag;
 
 /* ---- parameters ------------------------------------------------------------------------ */
+/* Element type of the attention K/V caches (the decoder's self-attention cache of every beam and
+ * the cross-attention K/V of the window).  F16 (the default, as whisper.cpp keeps its caches): IEEE
+ * binary16, rounded to nearest even when stored, identically on every CPU and kernel table, so
+ * transcripts stay identical across ISAs; half the memory (tiny, beam 5: about 28 MiB of state
+ * instead of 50).  F32: the reference's precision (what PyTorch computes), for comparisons. */
+typedef enum edgestt_kv_type {
+    EDGESTT_KV_F16 = 0,
+    EDGESTT_KV_F32 = 1
+} edgestt_kv_type;
+
 typedef struct edgestt_params {
     int n_threads;          /* worker threads incl. the caller (>= 1); default 1 */
     int beam_size;          /* decoder beams planned for (>= 1); default 5 */
@@ -73,6 +83,9 @@ typedef struct edgestt_params {
                                n_threads, and beam_size = best_of = beam_size above -- needs more;
                                decided from the headers, before any tensor data is read (mapped
                                or caller-memory weights are not counted).  mem_size ignores it. */
+    edgestt_kv_type kv_type; /* K/V caches of every state planned from this model
+                                (edgestt_state_*, streams, edgestt_bench, max_memory):
+                                EDGESTT_KV_F16 (0, default) or EDGESTT_KV_F32 */
 } edgestt_params;
 
 /* Fill *p with the defaults above. */
@@ -96,6 +109,8 @@ typedef enum edgestt_type {
 
 /* Name of a weight type ("f32", "f16", "q4_0", "q8_0", or "?"). */
 EDGESTT_API const char *edgestt_type_name(int type);
+/* Name of a K/V cache type ("f16", "f32", or "?"). */
+EDGESTT_API const char *edgestt_kv_type_name(int kv_type);
 
 typedef struct edgestt_model_info {
     edgestt_file_format format;
@@ -111,6 +126,7 @@ typedef struct edgestt_model_info {
     size_t arena_bytes;       /* planned arena size of this handle */
     const char *kernels;      /* kernel path chosen ("ref", "avx2", "neon", "neondot") */
     int mapped;               /* 1 if weights are used from a file mapping, 0 if caller memory */
+    edgestt_kv_type kv_type;  /* K/V cache type of the states planned from this handle */
 } edgestt_model_info;
 
 /* Bytes edgestt_open needs for this model file and these parameters (NULL params = defaults).
@@ -301,7 +317,8 @@ EDGESTT_API edgestt_status edgestt_vad_segments(edgestt_vad *vad, const float *p
 /* ---- transcription ---------------------------------------------------------------------- */
 /*
  * A state holds everything one audio stream needs: encoder and decoder activations, the K/V
- * caches of every decoder row (beam or sampled candidate), the decoding search, one window of
+ * caches of every decoder row (beam or sampled candidate; element type: the model's
+ * edgestt_params.kv_type), the decoding search, one window of
  * log-mel, the results of the last call and its own thread pool (or a shared one, see
  * edgestt_pool below).  edgestt_state_mem_size plans it
  * from the model and the planning fields of edgestt_full_params; edgestt_state_init places it in a
@@ -538,7 +555,8 @@ EDGESTT_API uint64_t edgestt_model_desc_weight_bytes(const edgestt_model_desc *d
 /* The forward pass timed as whisper.cpp's whisper-bench times it: one encode of a 30 s window
  * (n_audio_ctx frames: conv front end, encoder blocks, ln_post, every decoder layer's cross K/V),
  * then n_tokens single-token decoder steps of one sequence at positions 0, 1, ..., n_tokens - 1
- * (self attention over the growing cache, cross attention over the window, logits).  A warm-up
+ * (self attention over the growing cache, cross attention over the window, logits), with the
+ * model's K/V cache type (edgestt_params.kv_type).  A warm-up
  * encode and step come first.  Makes one allocation for a one-slot forward-pass state with its
  * own pool of n_threads threads, released before returning.  The input is synthetic (a fixed
  * log-mel pattern, token 0): the kernels' run time does not depend on the values. */
@@ -547,6 +565,7 @@ typedef struct edgestt_bench_result {
     double decode_ms_per_token;  /* mean over the n_tokens steps */
     int n_tokens;
     size_t state_bytes;          /* the planned forward-pass state (one K/V slot) */
+    edgestt_kv_type kv_type;     /* the K/V cache type it ran with (the model's, edgestt_params) */
     uint64_t peak_rss_bytes;     /* the process's peak resident set size afterwards (0 = unknown) */
 } edgestt_bench_result;
 

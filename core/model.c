@@ -21,6 +21,9 @@ int est_model_check_params(const edgestt_params *p, edgestt_params *out, edgestt
     if (p->max_audio_windows < 1 || p->max_audio_windows > EST_MAX_AUDIO_WINDOWS)
         return est_diag(diag, EDGESTT_E_INVALID_ARG, "max_audio_windows %d is outside 1..%d",
                         p->max_audio_windows, EST_MAX_AUDIO_WINDOWS);
+    if (p->kv_type != EDGESTT_KV_F16 && p->kv_type != EDGESTT_KV_F32)
+        return est_diag(diag, EDGESTT_E_INVALID_ARG, "kv_type %d is neither EDGESTT_KV_F16 (0) nor EDGESTT_KV_F32 (1)",
+                        (int)p->kv_type);
     *out = *p;
     return EDGESTT_OK;
 }
@@ -209,6 +212,7 @@ static int open_image(const est_map *map, const est_shards *sh, const edgestt_pa
     h->hp = pr.hp;
     h->kernels = kern;
     h->n_threads = p.n_threads;
+    h->kv_type = p.kv_type;
     h->arena_bytes = required;
     h->mel_scratch_bytes = pl.mel_scratch;
     h->arena = a; /* the scratch tables are released: top is free again */
@@ -362,6 +366,7 @@ edgestt_status edgestt_model_get_info(const edgestt_model *m, edgestt_model_info
     info->arena_bytes = m->arena_bytes;
     info->kernels = m->kernels ? m->kernels->name : "?";
     info->mapped = m->map.mapped;
+    info->kv_type = m->kv_type;
     return EDGESTT_OK;
 }
 

@@ -40,6 +40,7 @@ struct edgestt_model {
     const est_kernels *kernels;
     est_pool *pool;               /* in the arena */
     int n_threads;
+    edgestt_kv_type kv_type;      /* K/V cache type of the states planned from this handle */
     size_t arena_bytes;           /* planned block size (est_arena_required) */
     size_t mel_scratch_bytes;     /* scratch est_log_mel needs for one window */
 };

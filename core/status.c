@@ -30,6 +30,10 @@ const char *edgestt_type_name(int type) {
     }
 }
 
+const char *edgestt_kv_type_name(int kv_type) {
+    return kv_type == EDGESTT_KV_F16 ? "f16" : kv_type == EDGESTT_KV_F32 ? "f32" : "?";
+}
+
 void edgestt_params_default(edgestt_params *p) {
     if (!p) return;
     p->n_threads = 1;
@@ -37,4 +41,5 @@ void edgestt_params_default(edgestt_params *p) {
     p->max_audio_windows = 1;
     p->kernels = NULL;
     p->max_memory = 0;
+    p->kv_type = EDGESTT_KV_F16;
 }

@@ -131,9 +131,11 @@ static int plan_state(const edgestt_model *m, const edgestt_full_params *p, est_
     PLACE(s->wsegs, half + 2, est_dec_segment);
     PLACE(s->tokens, p->max_tokens, edgestt_token_data);
     PLACE(s->segs, p->max_segments, edgestt_segment);
+    est_whisper_state_opts kv;
+    est_whisper_state_opts_of(m, &kv); /* the model's K/V cache type */
     /* with a shared pool (p->pool) the state plans none of its own */
-    if ((st = p->pool ? est_whisper_state_plan_nopool(m, rows, p->n_threads, NULL, a, &s->ws)
-                      : est_whisper_state_plan(m, rows, p->n_threads, a, &s->ws)) != 0)
+    if ((st = p->pool ? est_whisper_state_plan_nopool(m, rows, p->n_threads, &kv, a, &s->ws)
+                      : est_whisper_state_plan_ex(m, rows, p->n_threads, &kv, a, &s->ws, NULL)) != 0)
         return st;
     if (!est_arena_measuring(a) && p->pool) est_whisper_state_use_pool(s->ws, est_pool_of(p->pool));
     if (!est_arena_measuring(a)) *out = s;

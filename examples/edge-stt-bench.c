@@ -2,12 +2,13 @@
  * edge-stt bench - how fast and how big: load ms, encoder ms for one 30 s window, decoder ms per
  * token (256 single-token steps, as whisper.cpp's whisper-bench counts them), end-to-end ms of a
  * WAV file if one is given (a default transcription: beam 5, fallback), planned arena bytes
- * (model handle + a default transcription state), the process's peak RSS, the kernel path.
+ * (model handle + a default transcription state), the process's peak RSS, the kernel path, the
+ * K/V cache type every state (the transcription's and the timed one) ran with.
  *
- *   edge-stt bench -m MODEL [--threads N] [--tokens N] [--kernels NAME] [--json] [FILE.wav]
+ *   edge-stt bench -m MODEL [--threads N] [--tokens N] [--kernels NAME] [--kv-type f16|f32] [--json] [FILE.wav]
  *
  * --json prints one object with the keys load_ms, encode_ms, decode_ms_per_token, arena_bytes,
- * peak_rss_bytes, kernels (and more).  Exit status as the main program: 2 usage, 3 model, 4 audio,
+ * peak_rss_bytes, kernels, kv_type (and more).  Exit status as the main program: 2 usage, 3 model, 4 audio,
  * 1 runtime.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -23,7 +24,8 @@
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_MODEL = 3, EXIT_AUDIO = 4 };
 
 static int usage(void) {
-    fprintf(stderr, "usage: edge-stt bench -m MODEL [--threads N] [--tokens N] [--kernels NAME] [--json] [FILE.wav]\n");
+    fprintf(stderr, "usage: edge-stt bench -m MODEL [--threads N] [--tokens N] [--kernels NAME] [--kv-type f16|f32] "
+                    "[--json] [FILE.wav]\n");
     return EXIT_USAGE;
 }
 
@@ -134,7 +136,12 @@ int edge_stt_bench(int argc, char **argv) {
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) p.n_threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--tokens") && i + 1 < argc) tokens = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--kernels") && i + 1 < argc) p.kernels = argv[++i];
-        else if (!strcmp(argv[i], "--json")) json = 1;
+        else if (!strcmp(argv[i], "--kv-type") && i + 1 < argc) {
+            const char *v = argv[++i];
+            if (!strcmp(v, "f16")) p.kv_type = EDGESTT_KV_F16;
+            else if (!strcmp(v, "f32")) p.kv_type = EDGESTT_KV_F32;
+            else return usage();
+        } else if (!strcmp(argv[i], "--json")) json = 1;
         else if (argv[i][0] == '-' || wav) return usage();
         else wav = argv[i];
     }
@@ -179,15 +186,17 @@ int edge_stt_bench(int argc, char **argv) {
     if (json) {
         printf("{\"model\": ");
         json_str(model);
-        printf(", \"kernels\": \"%s\", \"threads\": %d, \"load_ms\": %.3f, \"encode_ms\": %.3f, "
+        printf(", \"kernels\": \"%s\", \"kv_type\": \"%s\", \"threads\": %d, \"load_ms\": %.3f, \"encode_ms\": %.3f, "
                "\"decode_ms_per_token\": %.4f, \"decode_tokens\": %d",
-               in.kernels, p.n_threads, load_ms, r.encode_ms, r.decode_ms_per_token, r.n_tokens);
+               in.kernels, edgestt_kv_type_name(r.kv_type), p.n_threads, load_ms, r.encode_ms, r.decode_ms_per_token,
+               r.n_tokens);
         if (wav) printf(", \"e2e_ms\": %.3f, \"audio_s\": %.3f", e2e_ms, audio_s);
         printf(", \"arena_bytes\": %zu, \"model_arena_bytes\": %zu, \"state_arena_bytes\": %zu, "
                "\"bench_state_bytes\": %zu, \"weight_bytes\": %zu, \"peak_rss_bytes\": %llu}\n",
                arena, in.arena_bytes, state_bytes, r.state_bytes, in.weight_bytes, (unsigned long long)r.peak_rss_bytes);
     } else {
-        printf("model          %s (%s, %d threads)\n", model, in.kernels, p.n_threads);
+        printf("model          %s (%s, %d threads, %s K/V)\n", model, in.kernels, p.n_threads,
+               edgestt_kv_type_name(r.kv_type));
         printf("load           %10.2f ms\n", load_ms);
         printf("encode         %10.2f ms  (one %d-frame window)\n", r.encode_ms, in.n_audio_ctx);
         printf("decode         %10.3f ms per token  (%d single-token steps)\n", r.decode_ms_per_token, r.n_tokens);

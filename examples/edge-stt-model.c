@@ -187,8 +187,11 @@ int edge_stt_info_json(int argc, char **argv) {
         else if (!strcmp(argv[i], "--beam") && i + 1 < argc) p.beam_size = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--max-audio") && i + 1 < argc) p.max_audio_windows = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--kernels") && i + 1 < argc) p.kernels = argv[++i];
+        else if (!strcmp(argv[i], "--kv-type") && i + 1 < argc && (!strcmp(argv[i + 1], "f16") || !strcmp(argv[i + 1], "f32")))
+            p.kv_type = !strcmp(argv[++i], "f16") ? EDGESTT_KV_F16 : EDGESTT_KV_F32;
         else if (argv[i][0] == '-' || path) {
-            fprintf(stderr, "usage: edge-stt info MODEL --json [--beam N] [--threads N] [--max-audio WINDOWS]\n");
+            fprintf(stderr, "usage: edge-stt info MODEL --json [--beam N] [--threads N] [--max-audio WINDOWS] "
+                            "[--kv-type f16|f32]\n");
             return 2;
         } else path = argv[i];
     }
@@ -224,8 +227,26 @@ int edge_stt_info_json(int argc, char **argv) {
     for (int ty = 0, first = 1; ty < 16; ty++)
         if (in.n_by_type[ty]) printf("%s\"%s\": %lld", first ? "" : ", ", edgestt_type_name(ty), (long long)in.n_by_type[ty]), first = 0;
     printf("}},\n \"n_params\": %lld, \"weight_bytes\": %zu,\n", (long long)in.n_params, in.weight_bytes);
-    printf(" \"plan\": {\"threads\": %d, \"beam\": %d, \"max_audio_windows\": %d, \"arena_bytes\": %zu}, \"kernels\": \"%s\"}\n",
-           p.n_threads, p.beam_size, p.max_audio_windows, in.arena_bytes, in.kernels);
+    /* a transcription state for these threads with beam = best-of = --beam: planned bytes and the K/V part */
+    edgestt_full_params fp;
+    edgestt_full_params_default(&fp);
+    fp.n_threads = p.n_threads;
+    fp.beam_size = fp.best_of = p.beam_size;
+    size_t state_bytes = 0;
+    if ((st = edgestt_state_mem_size(m, &fp, &state_bytes, &d)) != 0) {
+        fprintf(stderr, "edge-stt: %s: %s\n", path, d.msg[0] ? d.msg : edgestt_strerror(st));
+        edgestt_close(m);
+        return 1;
+    }
+    const uint64_t es = in.kv_type == EDGESTT_KV_F32 ? 4 : 2;
+    const uint64_t self_kv = (uint64_t)p.beam_size * (uint64_t)in.n_text_layer * (uint64_t)in.n_text_ctx *
+                             (uint64_t)in.n_text_state * 2 * es;
+    const uint64_t cross_kv = (uint64_t)in.n_text_layer * (uint64_t)in.n_audio_ctx * (uint64_t)in.n_audio_state * 2 * es;
+    printf(" \"plan\": {\"threads\": %d, \"beam\": %d, \"max_audio_windows\": %d, \"arena_bytes\": %zu, "
+           "\"kv_type\": \"%s\", \"state_bytes\": %zu, \"self_kv_bytes\": %llu, \"cross_kv_bytes\": %llu}, "
+           "\"kernels\": \"%s\"}\n",
+           p.n_threads, p.beam_size, p.max_audio_windows, in.arena_bytes, edgestt_kv_type_name(in.kv_type), state_bytes,
+           (unsigned long long)self_kv, (unsigned long long)cross_kv, in.kernels);
     edgestt_close(m);
     return 0;
 }

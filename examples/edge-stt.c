@@ -3,7 +3,8 @@
  *
  *   edge-stt -m MODEL [options] FILE.wav...   transcribe (the transcript goes to stdout, or to
  *                                             output files with -o)
- *   edge-stt info MODEL [--kernels NAME] [--threads N]   describe a model file
+ *   edge-stt info MODEL [--kernels NAME] [--threads N] [--kv-type f16|f32]   describe a model file
+ *                                             and its memory plan
  *   edge-stt version
  *
  * Exit status: 0 ok, 1 runtime error (transcription, writing an output), 2 usage or a bad option
@@ -34,8 +35,8 @@ enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_MODEL = 3, EXIT_AUDIO = 4, EXIT_ME
 static int usage(void) {
     fprintf(stderr,
             "usage: edge-stt [-m MODEL] [options] FILE.wav...   (no -m: the embedded model, if built with one)\n"
-            "       edge-stt info [MODEL] [--kernels auto|ref|avx2|neon|neondot] [--threads N]\n"
-            "       edge-stt bench -m MODEL [--threads N] [--json] [FILE.wav]\n"
+            "       edge-stt info [MODEL] [--kernels auto|ref|avx2|neon|neondot] [--threads N] [--kv-type f16|f32]\n"
+            "       edge-stt bench -m MODEL [--threads N] [--kv-type f16|f32] [--json] [FILE.wav]\n"
             "       edge-stt listen [-m MODEL] [-D DEVICE] [-o text|json] [--simulate-realtime FILE.wav]   (listen --help)\n"
             "       edge-stt devices     capture devices (as arecord -L)\n"
             "       edge-stt eval [-m MODEL] --manifest FILE [--json] [--per-file]   (edge-stt eval --help)\n"
@@ -56,6 +57,8 @@ static int usage(void) {
             "  --files-from LIST      read more input paths from LIST, one per line (- = stdin)\n"
             "  --shard I/N            only the inputs whose index modulo N is I (0 <= I < N)\n"
             "  --kernels NAME         auto, ref, avx2, neon, neondot\n"
+            "  --kv-type T            attention K/V caches: f16 (default; half the memory, as whisper.cpp) or\n"
+            "                         f32 (the reference's precision)\n"
             "  --seed N               sampling seed at temperature > 0\n"
             "  --vad                  transcribe only the speech (Silero VAD v5); times stay in the file's timeline\n"
             "  --vad-model FILE       the VAD model (default: $EDGESTT_VAD_MODEL, models/silero-vad-v5.gguf of the\n"
@@ -85,6 +88,14 @@ static void report(const char *path, const char *why) {
 
 static const char *diag_or(const edgestt_diag *d, int st) { return d->msg[0] ? d->msg : edgestt_strerror(st); }
 
+/* --kv-type VALUE: 0 and *out set, or -1 for a value that is neither f16 nor f32. */
+static int kv_type_arg(const char *v, edgestt_kv_type *out) {
+    if (!strcmp(v, "f16")) *out = EDGESTT_KV_F16;
+    else if (!strcmp(v, "f32")) *out = EDGESTT_KV_F32;
+    else return -1;
+    return 0;
+}
+
 /* ==== edge-stt info ======================================================================== */
 
 static int cmd_info(int argc, char **argv) {
@@ -94,7 +105,12 @@ static int cmd_info(int argc, char **argv) {
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--kernels") && i + 1 < argc) p.kernels = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) p.n_threads = atoi(argv[++i]);
-        else if (argv[i][0] == '-' || path) return usage();
+        else if (!strcmp(argv[i], "--kv-type") && i + 1 < argc) {
+            if (kv_type_arg(argv[++i], &p.kv_type)) {
+                fprintf(stderr, "edge-stt: --kv-type %s: not f16 or f32\n", argv[i]);
+                return EXIT_USAGE;
+            }
+        } else if (argv[i][0] == '-' || path) return usage();
         else path = argv[i];
     }
     size_t embedded_size = 0;
@@ -133,6 +149,22 @@ static int cmd_info(int argc, char **argv) {
     printf("weight bytes  %zu (%.1f MiB, %s)\n", in.weight_bytes, (double)in.weight_bytes / 1048576.0,
            in.mapped ? "mapped" : "in memory");
     printf("arena bytes   %zu (%.1f KiB planned)\n", in.arena_bytes, (double)in.arena_bytes / 1024.0);
+    /* the memory plan of a default transcription state (beam = best-of = the params' beam_size) */
+    edgestt_full_params fp;
+    edgestt_full_params_default(&fp);
+    fp.n_threads = p.n_threads;
+    fp.beam_size = fp.best_of = p.beam_size;
+    size_t state_bytes = 0;
+    const double es = in.kv_type == EDGESTT_KV_F32 ? 4.0 : 2.0;
+    const double self_kv = (double)fp.beam_size * in.n_text_layer * in.n_text_ctx * in.n_text_state * 2.0 * es;
+    const double cross_kv = (double)in.n_text_layer * in.n_audio_ctx * in.n_audio_state * 2.0 * es;
+    printf("kv caches     %s: self %.1f MiB (%d beams x %d layers x %d positions), cross %.1f MiB\n",
+           edgestt_kv_type_name(in.kv_type), self_kv / 1048576.0, fp.beam_size, in.n_text_layer, in.n_text_ctx,
+           cross_kv / 1048576.0);
+    if (edgestt_state_mem_size(m, &fp, &state_bytes, &d) == EDGESTT_OK)
+        printf("state bytes   %zu (%.1f MiB planned: beam %d, best-of %d, %d thread%s); model + state %.1f MiB\n",
+               state_bytes, (double)state_bytes / 1048576.0, fp.beam_size, fp.best_of, fp.n_threads,
+               fp.n_threads == 1 ? "" : "s", (double)(state_bytes + in.arena_bytes) / 1048576.0);
     printf("kernels       %s\n", in.kernels);
     printf("open time     %.2f ms\n", t1 - t0);
     edgestt_close(m);
@@ -233,6 +265,7 @@ enum { FMT_TXT = 1, FMT_SRT = 2, FMT_VTT = 4, FMT_JSON = 8 };
 typedef struct options {
     const char *model, *output_dir, *files_from, *kernels;
     int formats, quiet, shard_i, shard_n;
+    edgestt_kv_type kv_type; /* --kv-type (the model's edgestt_params.kv_type) */
     edgestt_full_params fp;
     int vad;                /* --vad: transcribe only the speech */
     const char *vad_model;  /* --vad-model */
@@ -293,7 +326,7 @@ static void render(sbuf *b, int fmt, const edgestt_state *s, const edgestt_model
                 sb_printf(b, "%s\"%s\": %lld", first ? "" : ", ", edgestt_type_name(t), (long long)in.n_by_type[t]);
                 first = 0;
             }
-        sb_printf(b, "}, \"kernels\": \"%s\"},\n", in.kernels);
+        sb_printf(b, "}, \"kernels\": \"%s\", \"kv_type\": \"%s\"},\n", in.kernels, edgestt_kv_type_name(in.kv_type));
         sb_printf(b, "  \"language\": \"%s\", \"language_token\": %d, \"language_prob\": %.6g,\n", code ? code : "",
                   lang_token, (double)lang_p);
         sb_printf(b, "  \"timings\": {\"load_ms\": %.3f, \"audio_ms\": %.3f, \"mel_ms\": %.3f, \"encode_ms\": %.3f, "
@@ -626,6 +659,7 @@ static int cmd_transcribe(int argc, char **argv) {
     options o;
     memset(&o, 0, sizeof o);
     edgestt_full_params_default(&o.fp);
+    o.kv_type = EDGESTT_KV_F16;
     o.shard_n = 1;
     char **files = NULL;
     int n_files = 0, cap = 0, rc = 0;
@@ -659,7 +693,9 @@ static int cmd_transcribe(int argc, char **argv) {
         else if (!strcmp(a, "--prompt") && v) o.fp.initial_prompt = v;
         else if (!strcmp(a, "--files-from") && v) o.files_from = v;
         else if (!strcmp(a, "--kernels") && v) o.kernels = v;
-        else if (!strcmp(a, "--vad-model") && v) o.vad_model = v, o.vad = 1;
+        else if (!strcmp(a, "--kv-type") && v) {
+            if (kv_type_arg(v, &o.kv_type)) FAIL(EXIT_USAGE, fprintf(stderr, "edge-stt: --kv-type %s: not f16 or f32\n", v));
+        } else if (!strcmp(a, "--vad-model") && v) o.vad_model = v, o.vad = 1;
         else if (!strcmp(a, "--shard") && v) {
             int si, sn, used = 0;
             if (sscanf(v, "%d/%d%n", &si, &sn, &used) != 2 || v[used] || sn < 1 || si < 0 || si >= sn)
@@ -705,6 +741,7 @@ static int cmd_transcribe(int argc, char **argv) {
     edgestt_params_default(&mp);
     mp.n_threads = o.fp.n_threads;
     mp.kernels = o.kernels;
+    mp.kv_type = o.kv_type;
     edgestt_diag d;
     d.msg[0] = 0;
     edgestt_model *m = NULL;

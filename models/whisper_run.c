@@ -607,6 +607,12 @@ static int plan_state(const edgestt_model *m, int n_beams, int n_threads, const 
     return EDGESTT_OK;
 }
 
+void est_whisper_state_opts_of(const edgestt_model *m, est_whisper_state_opts *o) {
+    const int f16 = m && m->kv_type == EDGESTT_KV_F16;
+    o->self_kv_f16 = f16;
+    o->cross_kv_f16 = f16;
+}
+
 int est_whisper_state_plan_ex(const edgestt_model *m, int n_beams, int n_threads, const est_whisper_state_opts *opts,
                               est_arena *a, est_whisper_state **out, est_whisper_plan_info *info) {
     return plan_state(m, n_beams, n_threads, opts, 0, a, out, info);

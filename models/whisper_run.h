@@ -53,7 +53,8 @@ EST_HIDDEN float *est_whisper_logits(est_whisper_state *s, int beam);
  * sot position's logits (no_speech_prob) of a longer initial sequence decodes [sot] first, then the
  * rest with n_past = 1.  est_whisper_kv_copy copies one slot: a beam reorder that is a permutation
  * must go through a free slot (or be ordered so no source is overwritten before it is read). */
-/* Knobs of a state; est_whisper_state_plan uses the defaults (all zero). */
+/* Knobs of a state; est_whisper_state_plan uses the zero ones (f32 K/V, what the PyTorch goldens are
+ * compared against).  The public API's default is f16 for both (est_whisper_state_opts_of). */
 typedef struct est_whisper_state_opts {
     int self_kv_f16;    /* 1: the decoder's self K/V cache in f16 (round to nearest even on store),
                            half the memory; 0 (default): f32, the reference's precision */
@@ -72,6 +73,10 @@ typedef struct est_whisper_plan_info {
     size_t dec_work_bytes;  /* decoder per-call buffers */
     size_t total_bytes;     /* est_arena_required-style total of this plan alone */
 } est_whisper_plan_info;
+
+/* The options a model's open parameters ask for (edgestt_params.kv_type: both self and cross K/V
+ * in f16, or both in f32).  The public API plans every state with these. */
+EST_HIDDEN void est_whisper_state_opts_of(const edgestt_model *m, est_whisper_state_opts *o);
 
 /* est_whisper_state_plan with options (NULL = defaults) and an optional report (info may be NULL). */
 EST_HIDDEN int est_whisper_state_plan_ex(const edgestt_model *m, int n_beams, int n_threads,

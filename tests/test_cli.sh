@@ -3,7 +3,8 @@
 # 1 runtime, 2 usage, 3 model, 4 audio) with one stderr line naming the file, the transcript on
 # stdout (the greedy tr_jfk golden of tests/data/golden/whisper_mini-en-f32.txt), txt/srt/vtt/json
 # files written atomically (no .part left), --files-from and --shard, and a failing file among good
-# ones; edge-stt bench (--json keys, exit codes).  usage: tests/test_cli.sh [EDGE_STT] [MODELS_DIR] [DATA_DIR]
+# ones; edge-stt bench (--json keys, exit codes); --kv-type (f16 the default, f32; bench, info and -o json
+# say which ran).  usage: tests/test_cli.sh [EDGE_STT] [MODELS_DIR] [DATA_DIR]
 set -u
 prog=${1:-build/native/edge-stt}
 models=${2:-build/testmodels}
@@ -85,6 +86,7 @@ import json, sys
 j = json.load(open(sys.argv[1], encoding="utf-8"))
 m, t, segs = j["model"], j["timings"], j["segments"]
 assert m["architecture"] == "whisper" and m["weight_types"] == {"f32": m["weight_types"]["f32"]} and m["kernels"]
+assert m["kv_type"] == "f16", m
 assert all(k in t for k in ("load_ms", "mel_ms", "encode_ms", "decode_ms")), t
 assert j["language"] == "en" and len(segs) == 5 and j["text"] == " permission Spa Prot Sidney Commissioners", j["text"]
 s0 = segs[0]
@@ -141,7 +143,20 @@ EOF
   fi
 fi
 expect 0 "bench text" -- "$prog" bench -m "$model" --tokens 4 --kernels ref &&
-  { grep -q "^encode .* ms" "$tmp/out" && grep -q "(ref, 1 threads)" "$tmp/out" || bad "bench text: $(cat "$tmp/out")"; }
+  { grep -q "^encode .* ms" "$tmp/out" && grep -q "(ref, 1 threads, f16 K/V)" "$tmp/out" || bad "bench text: $(cat "$tmp/out")"; }
+# --kv-type: the K/V caches bench ran with, and f32 plans the larger state (info: the same plan)
+if expect 0 "bench --kv-type f32" -- "$prog" bench -m "$model" --tokens 2 --kv-type f32 --json &&
+   cp "$tmp/out" "$tmp/b32" && expect 0 "bench --kv-type f16" -- "$prog" bench -m "$model" --tokens 2 --kv-type f16 --json; then
+  grep -q '"kv_type": "f32"' "$tmp/b32" && grep -q '"kv_type": "f16"' "$tmp/out" || bad "bench kv_type: $(cat "$tmp/b32" "$tmp/out")"
+  s32=$(sed 's/.*"state_arena_bytes": \([0-9]*\).*/\1/' "$tmp/b32") s16=$(sed 's/.*"state_arena_bytes": \([0-9]*\).*/\1/' "$tmp/out")
+  [ "$s32" -gt "$s16" ] 2>/dev/null || bad "bench state bytes: f32 $s32, f16 $s16"
+  expect 0 "info --kv-type f32" -- "$prog" info "$model" --kv-type f32 &&
+    { grep -q "^kv caches     f32" "$tmp/out" && grep -q "^state bytes   $s32 " "$tmp/out" || bad "info f32: $(cat "$tmp/out")"; }
+  expect 0 "info (f16 default)" -- "$prog" info "$model" &&
+    { grep -q "^kv caches     f16" "$tmp/out" && grep -q "^state bytes   $s16 " "$tmp/out" || bad "info f16: $(cat "$tmp/out")"; }
+fi
+expect 2 "--kv-type q8" -- "$prog" -m "$model" --kv-type q8 "$wav"
+expect 2 "bench --kv-type q8" -- "$prog" bench -m "$model" --kv-type q8
 expect 2 "bench without a model" -- "$prog" bench --json
 expect 2 "bench bad threads" -- "$prog" bench -m "$model" --threads 0
 expect 3 "bench missing model" -- "$prog" bench -m "$tmp/none.gguf"

@@ -3,12 +3,15 @@
  *  - a multi-window case (about 72 s: jfk | synth | 10 s zeros | synth | jfk | jfk, built in memory
  *    from tests/data/jfk.wav and tests/data/synth_en.wav) on mini-en-f32 against
  *    tests/reference/e2e_ref.py's golden (tests/data/golden/whisper_long_mini-en-f32.txt): windows,
- *    seek, every segment's times and tokens, window statistics, no allocator calls;
+ *    seek, every segment's times and tokens, window statistics, no allocator calls -- with f32 K/V
+ *    caches (the golden's precision), and natively also with the default f16 K/V caches (same
+ *    checks and bounds; the largest avg_logprob difference is printed);
  *  - the token t0/t1 estimate (edgestt_token_data): timestamp tokens at their own time, the text
  *    tokens between two timestamps sharing that interval in proportion to their byte lengths;
  *  - generated tiny-size models (random weights) in F16, Q8_0 and Q4_0 transcribing jfk.wav end to
  *    end, the .bin and the GGUF of the same weights giving identical results;
- *  - the state plan of tiny with beam 5 (default and f16 K/V) within the project's memory target.
+ *  - the state plan of tiny with beam 5: the default (f16 K/V caches) within the project's memory
+ *    target (30 MB), f32 K/V caches exactly the K/V bytes more; edgestt_params.kv_type checked.
  *
  * ARM builds run under qemu (~100x slower): the long case runs whole there (mini model, greedy, 3
  * windows of at most 96 tokens); the tiny-model runs (6 tiny encodes) are skipped unless
@@ -55,6 +58,21 @@ static float *load_wav(const char *name, size_t *n) {
     return x;
 }
 
+/* Open a test model with K/V caches of type kv. */
+static edgestt_model *open_model_kv(const char *name, edgestt_kv_type kv) {
+    edgestt_diag d;
+    edgestt_model *m = NULL;
+    edgestt_params mp;
+    edgestt_params_default(&mp);
+    mp.kv_type = kv;
+    if (edgestt_open(est_test_model(name), &mp, NULL, 0, &m, &d)) {
+        printf("open %s: %s\n", name, d.msg);
+        return NULL;
+    }
+    return m;
+}
+
+/* Open with the default parameters (f16 K/V caches). */
 static edgestt_model *open_model(const char *name) {
     edgestt_diag d;
     edgestt_model *m = NULL;
@@ -166,7 +184,7 @@ static float *long_audio(size_t *n, size_t parts[6]) {
     return x;
 }
 
-TEST(e2e_long_audio_multi_window_matches_reference) {
+static void check_long_audio(edgestt_kv_type kv) {
     gold g;
     CHECKF(gold_load(&g, "long_mini-en-f32"), "missing golden whisper_long_mini-en-f32.txt");
     size_t n = 0, parts[6];
@@ -177,8 +195,9 @@ TEST(e2e_long_audio_multi_window_matches_reference) {
     CHECK(gold_get(&g, "long.parts", v, 6) == 6);
     for (int i = 0; i < 6; i++) CHECK((size_t)v[i] == parts[i]);
     CHECKF(n >= (size_t)70 * EDGESTT_SAMPLE_RATE, "%zu samples: under 70 s", n);
-    edgestt_model *m = open_model("mini-en-f32.gguf");
+    edgestt_model *m = open_model_kv("mini-en-f32.gguf", kv);
     CHECK(m);
+    double max_dlp = 0.0;
     edgestt_model_info mi;
     CHECK_ST(edgestt_model_get_info(m, &mi), EDGESTT_OK);
     edgestt_full_params p;
@@ -245,10 +264,13 @@ TEST(e2e_long_audio_multi_window_matches_reference) {
         CHECK(gold_get(&g, k, v, 3) == 3);
         CHECKF(fabs(sg.avg_logprob - v[0]) < 1e-3 && fabs(sg.no_speech_prob - v[1]) <= 1e-3 * v[1] + 1e-9 &&
                    fabs(sg.compression_ratio - v[2]) < 1e-5 * v[2],
-               "seg %d stats %g %g %g, golden %g %g %g", i, sg.avg_logprob, sg.no_speech_prob, sg.compression_ratio, v[0],
-               v[1], v[2]);
+               "seg %d (%s K/V) stats %g %g %g, golden %g %g %g", i, edgestt_kv_type_name(kv), sg.avg_logprob,
+               sg.no_speech_prob, sg.compression_ratio, v[0], v[1], v[2]);
+        if (fabs(sg.avg_logprob - v[0]) > max_dlp) max_dlp = fabs(sg.avg_logprob - v[0]);
         tok_total += sg.n_tokens;
     }
+    printf("  %s K/V: %d windows, %d segments = golden, max |avg_logprob - golden| %.2e\n", edgestt_kv_type_name(kv),
+           n_win, n_seg, max_dlp);
     CHECKF(windows_seen == (1 << n_win) - 1, "segments come from windows 0x%x of %d", windows_seen, n_win);
     CHECK(edgestt_n_tokens(s) == tok_total);
     char why[256];
@@ -257,6 +279,15 @@ TEST(e2e_long_audio_multi_window_matches_reference) {
     edgestt_close(m);
     free(pcm);
     free(g.text);
+}
+
+TEST(e2e_long_audio_multi_window_matches_reference) { check_long_audio(EDGESTT_KV_F32); }
+TEST(e2e_long_audio_f16_kv_matches_reference) {
+    if (LIGHT) {
+        printf("skipped under emulation (the f32 K/V case runs; test_isa_transcripts covers f16 K/V there)\n");
+        return;
+    }
+    check_long_audio(EDGESTT_KV_F16);
 }
 
 /* ---- token times on a beam-search run with an initial prompt (another decoding path) ---------- */
@@ -382,27 +413,56 @@ TEST(e2e_tiny_models_transcribe_and_layouts_agree) {
 /* ---- memory: the state plan of tiny with beam 5 ------------------------------------------------ */
 
 TEST(e2e_tiny_beam5_state_plan) {
-    edgestt_model *m = open_model("tiny-en-q8_0.gguf");
-    CHECK(m);
+    edgestt_params dp;
+    edgestt_params_default(&dp);
+    CHECK(dp.kv_type == EDGESTT_KV_F16);
+    edgestt_model *m = open_model("tiny-en-q8_0.gguf"), *m32 = open_model_kv("tiny-en-q8_0.gguf", EDGESTT_KV_F32);
+    CHECK(m && m32);
+    edgestt_model_info mi, mi32;
+    CHECK_ST(edgestt_model_get_info(m, &mi), EDGESTT_OK);
+    CHECK_ST(edgestt_model_get_info(m32, &mi32), EDGESTT_OK);
+    CHECK(mi.kv_type == EDGESTT_KV_F16 && mi32.kv_type == EDGESTT_KV_F32);
+    CHECK(!strcmp(edgestt_kv_type_name(mi.kv_type), "f16") && !strcmp(edgestt_kv_type_name(mi32.kv_type), "f32") &&
+          !strcmp(edgestt_kv_type_name(7), "?"));
     edgestt_full_params p;
     edgestt_full_params_default(&p); /* beam 5, best_of 5 */
-    size_t state_bytes = 0;
+    size_t state_bytes = 0, state32 = 0;
     CHECK_ST(edgestt_state_mem_size(m, &p, &state_bytes, NULL), EDGESTT_OK);
-    /* the forward pass's part, f32 and f16 K/V */
+    CHECK_ST(edgestt_state_mem_size(m32, &p, &state32, NULL), EDGESTT_OK);
+    /* the forward pass's part, f32 and f16 K/V, and what the public API asks for */
     est_whisper_plan_info f32i, f16i;
-    est_whisper_state_opts o16 = {1, 1};
+    est_whisper_state_opts o16 = {.self_kv_f16 = 1, .cross_kv_f16 = 1}, of;
+    est_whisper_state_opts_of(m, &of);
+    CHECK(of.self_kv_f16 == 1 && of.cross_kv_f16 == 1);
+    est_whisper_state_opts_of(m32, &of);
+    CHECK(of.self_kv_f16 == 0 && of.cross_kv_f16 == 0);
     est_arena a;
     est_arena_init_measure(&a);
     CHECK_ST(est_whisper_state_plan_ex(m, 5, 1, NULL, &a, NULL, &f32i), EDGESTT_OK);
     est_arena_init_measure(&a);
     CHECK_ST(est_whisper_state_plan_ex(m, 5, 1, &o16, &a, NULL, &f16i), EDGESTT_OK);
-    const size_t f16_state = state_bytes - f32i.total_bytes + f16i.total_bytes;
-    printf("tiny beam 5: state %zu bytes (%.2f MiB; self K/V %.2f, cross K/V %.2f MiB), with f16 K/V %zu bytes (%.2f MiB)\n",
-           state_bytes, state_bytes / 1048576.0, f32i.self_kv_bytes / 1048576.0, f32i.cross_kv_bytes / 1048576.0, f16_state,
-           f16_state / 1048576.0);
+    printf("tiny beam 5: default state (f16 K/V) %zu bytes (%.2f MiB; self K/V %.2f, cross K/V %.2f MiB), model arena "
+           "%zu, together %zu bytes; f32 K/V state %zu bytes (%.2f MiB)\n",
+           state_bytes, state_bytes / 1048576.0, f16i.self_kv_bytes / 1048576.0, f16i.cross_kv_bytes / 1048576.0,
+           mi.arena_bytes, mi.arena_bytes + state_bytes, state32, state32 / 1048576.0);
     /* K/V sizes as the plan documents them (tiny: 4 text layers, 448 x 384, 1500 x 384) */
     CHECK(f32i.self_kv_bytes == (size_t)5 * 4 * 448 * 384 * 2 * sizeof(float));
     CHECK(f32i.cross_kv_bytes == (size_t)4 * 1500 * 384 * 2 * sizeof(float));
     CHECK(f16i.self_kv_bytes * 2 == f32i.self_kv_bytes && f16i.cross_kv_bytes * 2 == f32i.cross_kv_bytes);
+    /* the public states differ by exactly the K/V halves (at beam 5 the self K/V outsize the encoder's
+     * buffers that share their memory, in both types) */
+    CHECKF(state32 - state_bytes == (f32i.self_kv_bytes + f32i.cross_kv_bytes) / 2, "f32 %zu - f16 %zu != %zu", state32,
+           state_bytes, (f32i.self_kv_bytes + f32i.cross_kv_bytes) / 2);
+    /* the memory target: the default state for tiny with beam 5 within 30 MB */
+    CHECKF(state_bytes <= (size_t)30 * 1000 * 1000, "default state %zu bytes, over 30 MB", state_bytes);
+    /* an unknown K/V type is refused at open */
+    edgestt_params bad;
+    edgestt_params_default(&bad);
+    bad.kv_type = (edgestt_kv_type)2;
+    edgestt_model *mb = NULL;
+    edgestt_diag d;
+    CHECK_ST(edgestt_open(est_test_model("tiny-en-q8_0.gguf"), &bad, NULL, 0, &mb, &d), EDGESTT_E_INVALID_ARG);
+    CHECK(mb == NULL && strstr(d.msg, "kv_type") != NULL);
     edgestt_close(m);
+    edgestt_close(m32);
 }

@@ -9,7 +9,10 @@
  * parameter errors and a full result store.
  *
  * Tokens must be identical (the goldens' decision margins are >= 5e-3 in logits); log-probs are
- * compared within 1e-3 per token (float32 forward pass against the float64 reference).
+ * compared within 1e-3 per token (float32 forward pass against the float64 reference).  Models are
+ * opened with f32 K/V caches (EDGESTT_KV_F32: the precision the goldens are compared at); one
+ * transcribe golden also runs with the default f16 K/V caches, within the same tolerances (the
+ * largest window avg_logprob difference it sees is printed).
  *
  * ARM builds run under qemu (make test-qemu, three CPUs, ~100x slower): there the decode goldens
  * are checked on greedy prefixes (greedy decisions do not depend on later steps), one transcribe
@@ -33,15 +36,22 @@
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-static edgestt_model *open_model(const char *name) {
+/* Open a test model with K/V caches of type kv. */
+static edgestt_model *open_model_kv(const char *name, edgestt_kv_type kv) {
     edgestt_diag d;
     edgestt_model *m = NULL;
-    if (edgestt_open(est_test_model(name), NULL, NULL, 0, &m, &d)) {
+    edgestt_params mp;
+    edgestt_params_default(&mp);
+    mp.kv_type = kv;
+    if (edgestt_open(est_test_model(name), &mp, NULL, 0, &m, &d)) {
         printf("open %s: %s\n", name, d.msg);
         return NULL;
     }
     return m;
 }
+
+/* Open with f32 K/V caches: the goldens' precision. */
+static edgestt_model *open_model(const char *name) { return open_model_kv(name, EDGESTT_KV_F32); }
 
 /* tests/data/jfk.wav as 16 kHz floats, repeated `times` times (malloc'd). */
 static float *load_jfk(int times, size_t *n_out) {
@@ -211,11 +221,16 @@ TEST(transcribe_decode_goldens_v3_bin) {
 
 /* ---- the seek loop through the public API (tr_jfk, tr_jfk3) -------------------------------- */
 
-static void check_transcribe_golden(const char *model_file, const char *golden_name, const char *key, int times) {
+static void check_transcribe_golden(const char *model_file, const char *golden_name, const char *key, int times,
+                                    edgestt_kv_type kv) {
     gold g;
     CHECK(gold_load(&g, golden_name));
-    edgestt_model *m = open_model(model_file);
+    edgestt_model *m = open_model_kv(model_file, kv);
     CHECK(m);
+    edgestt_model_info mi;
+    CHECK_ST(edgestt_model_get_info(m, &mi), EDGESTT_OK);
+    CHECK(mi.kv_type == kv);
+    double max_dlp = 0.0;
     size_t ns;
     float *pcm = load_jfk(times, &ns);
     CHECK(pcm);
@@ -271,11 +286,14 @@ static void check_transcribe_golden(const char *model_file, const char *golden_n
         CHECK(gold_get(&g, k, v, 3) == 3);
         CHECKF(fabs(sg.avg_logprob - v[0]) < 1e-3 && fabs(sg.no_speech_prob - v[1]) <= 1e-3 * v[1] + 1e-9 &&
                    fabs(sg.compression_ratio - v[2]) < 1e-5 * v[2],
-               "%s %s seg %d stats %g %g %g, golden %g %g %g", model_file, key, i, sg.avg_logprob, sg.no_speech_prob,
-               sg.compression_ratio, v[0], v[1], v[2]);
+               "%s %s (%s K/V) seg %d stats %g %g %g, golden %g %g %g", model_file, key, edgestt_kv_type_name(kv), i,
+               sg.avg_logprob, sg.no_speech_prob, sg.compression_ratio, v[0], v[1], v[2]);
+        if (fabs(sg.avg_logprob - v[0]) > max_dlp) max_dlp = fabs(sg.avg_logprob - v[0]);
         tok_total += sg.n_tokens;
     }
     CHECK(edgestt_n_tokens(s) == tok_total);
+    printf("  %s %s, %s K/V: %d segments = golden, max |avg_logprob - golden| %.2e\n", model_file, key,
+           edgestt_kv_type_name(kv), n_seg, max_dlp);
     /* the text getters: a short buffer gets a prefix and EDGESTT_E_NOMEM, the full one the text */
     size_t len = 0, len2 = 0;
     char small[4], *full;
@@ -293,15 +311,21 @@ static void check_transcribe_golden(const char *model_file, const char *golden_n
     edgestt_close(m);
 }
 
-TEST(transcribe_golden_jfk_en_f32) { check_transcribe_golden("mini-en-f32.gguf", "mini-en-f32", "tr_jfk", 1); }
+TEST(transcribe_golden_jfk_en_f32) {
+    check_transcribe_golden("mini-en-f32.gguf", "mini-en-f32", "tr_jfk", 1, EDGESTT_KV_F32);
+}
+/* the default f16 K/V caches: the same tokens, times and window statistics within the same bounds */
+TEST(transcribe_golden_jfk_en_f32_with_f16_kv) {
+    check_transcribe_golden("mini-en-f32.gguf", "mini-en-f32", "tr_jfk", 1, EDGESTT_KV_F16);
+}
 TEST(transcribe_golden_jfk3_en_f32) {
-    if (!LIGHT) check_transcribe_golden("mini-en-f32.bin", "mini-en-f32", "tr_jfk3", 3);
+    if (!LIGHT) check_transcribe_golden("mini-en-f32.bin", "mini-en-f32", "tr_jfk3", 3, EDGESTT_KV_F32);
 }
 TEST(transcribe_golden_jfk_multi_f16) {
-    if (!LIGHT) check_transcribe_golden("mini-multi-f16.gguf", "mini-multi-f16", "tr_jfk", 1);
+    if (!LIGHT) check_transcribe_golden("mini-multi-f16.gguf", "mini-multi-f16", "tr_jfk", 1, EDGESTT_KV_F32);
 }
 TEST(transcribe_golden_jfk3_v3_f16) {
-    if (!LIGHT) check_transcribe_golden("mini-v3-f16.gguf", "mini-v3-f16", "tr_jfk3", 3);
+    if (!LIGHT) check_transcribe_golden("mini-v3-f16.gguf", "mini-v3-f16", "tr_jfk3", 3, EDGESTT_KV_F32);
 }
 
 /* transcribe(temperature=0.0, language="en", ...) of jfk x3 on mini-en-f32 by whisper_ref.py:
