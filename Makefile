@@ -129,7 +129,7 @@ GEN        := $(HOSTBUILD)/whisper-gen
 TESTMODEL_STAMP := $(TESTMODELS)/.stamp
 
 $(TESTMODEL_STAMP): $(wildcard models/tools/*.c) $(wildcard core/*.c) $(wildcard core/*.h)
-	$(MAKE) --no-print-directory CROSS= BUILD=$(HOSTBUILD) $(GEN)
+	$(MAKE) --no-print-directory CROSS= BUILD=$(HOSTBUILD) OPT=-O2 EXTRA_CFLAGS= LDFLAGS= $(GEN)
 	@mkdir -p $(TESTMODELS)
 	$(GEN) --test-set $(TESTMODELS)
 	@touch $@

@@ -15,6 +15,17 @@
 #include "edgestt.h"
 #include "test.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define EST_POOL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define EST_POOL_ASAN 1
+#endif
+#endif
+#ifndef EST_POOL_ASAN
+#define EST_POOL_ASAN 0
+#endif
+
 #define FAST_MODEL "mini-char-q8_0.gguf"
 #define ACC_MODEL "mini-char-f32.gguf"
 #define VAD_MODEL "../../models/silero-vad-v5.gguf"
@@ -153,7 +164,14 @@ TEST(pool_params) {
     free(mem);
     CHECK_ST(st, EDGESTT_OK);
     CHECK(nth == 4);
-    CHECK(a1 == a0);
+    /* the library allocates nothing; under ASan the C library's own TLS set-up of each new thread
+     * goes through the sanitizer's malloc and is counted, so there only the natively built suite asserts it */
+#if EST_POOL_ASAN
+    printf("  pool create under ASan: %llu allocator calls (thread start-up inside libc; not asserted)\n",
+           (unsigned long long)(a1 - a0));
+#else
+    CHECKF(a1 == a0, "%llu allocations creating a pool in the caller's memory", (unsigned long long)(a1 - a0));
+#endif
     CHECK(edgestt_pool_threads(NULL) == 0);
     edgestt_pool_destroy(NULL);
 }
