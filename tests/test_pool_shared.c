@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "edgestt.h"
 #include "test.h"
@@ -39,6 +40,19 @@ static int count_threads(void) {
     struct dirent *e;
     while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
     closedir(d);
+    return n;
+}
+
+/* Threads of this process once exited threads are gone: a joined thread's task can outlive the
+ * join for a moment (the kernel clears the tid before the task leaves /proc; qemu-user's guest
+ * threads linger longer), so wait up to 5 s for the count to reach want.  Returns the last count. */
+static int settled_threads(int want) {
+    int n = count_threads();
+    for (int i = 0; i < 500 && n != want; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        n = count_threads();
+    }
     return n;
 }
 
@@ -108,7 +122,7 @@ TEST(pool_shared_by_two_states) {
     const int t_own = count_threads();
     if (!st) st = run_both(s, pcm, n, &p, own);
     for (int k = 0; k < 2; k++) edgestt_state_free(s[k]), s[k] = NULL;
-    const int t_after_own = count_threads();
+    const int t_after_own = settled_threads(t0);
     /* one pool for both */
     edgestt_pool *pool = NULL;
     if (!st) st = edgestt_pool_create(THREADS, NULL, 0, &pool, NULL);
@@ -125,7 +139,7 @@ TEST(pool_shared_by_two_states) {
     const int t_states_gone = count_threads();
     const int nth = edgestt_pool_threads(pool);
     edgestt_pool_destroy(pool);
-    const int t_end = count_threads();
+    const int t_end = settled_threads(t0);
     edgestt_close(m[0]);
     edgestt_close(m[1]);
     free(pcm);
@@ -211,7 +225,7 @@ TEST(stream_hybrid_one_pool) {
     }
     uint64_t a1 = est_test_alloc_calls();
     edgestt_stream_free(s);
-    const int t2 = count_threads();
+    const int t2 = settled_threads(t0);
     edgestt_vad_close(vad);
     edgestt_close(m[0]);
     edgestt_close(m[1]);
