@@ -118,11 +118,50 @@ size_t est_tok_special_form(const edgestt_special_tokens *st, int id, char *buf)
     return n;
 }
 
+/* Sum over v in [lo, hi) (0 <= lo) of the decimal digit count of floor(v / scale). */
+static uint64_t digit_sum(int64_t lo, int64_t hi, int64_t scale) {
+    uint64_t total = 0;
+    int64_t start = 0, end = 10 * scale; /* values with d digits: [start, end) */
+    for (int d = 1; d <= 11 && lo < hi; d++, start = end, end *= 10) {
+        int64_t a = lo > start ? lo : start, b = hi < end ? hi : end;
+        if (a < b) total += (uint64_t)(b - a) * (uint64_t)d;
+    }
+    return total;
+}
+
+/* Length of the form an id has when it is not named: a timestamp or an extra token. */
+static uint64_t unnamed_bytes(const edgestt_special_tokens *st, int64_t lo, int64_t hi) {
+    uint64_t total = 0;
+    int64_t ts = st->timestamp_begin >= 0 ? st->timestamp_begin : INT64_MAX;
+    int64_t xe = hi < ts ? hi : ts; /* extra tokens: [lo, xe) */
+    if (lo < xe) {
+        int64_t neg_end = xe < 0 ? xe : 0; /* a negative id prints as 0 */
+        if (lo < neg_end) total += (uint64_t)(neg_end - lo) * 16u;
+        int64_t a = lo > 0 ? lo : 0;
+        if (a < xe) total += (uint64_t)(xe - a) * 15u + digit_sum(a, xe, 1);
+    }
+    int64_t a = lo > ts ? lo : ts; /* timestamps "<|s.cc|>": [a, hi), seconds = (id - ts) / 50 */
+    if (a < hi) total += (uint64_t)(hi - a) * 7u + digit_sum(a - ts, hi - ts, 50);
+    return total;
+}
+
+/* The total of est_tok_special_form over [n_text, n_vocab), in closed form: every id's unnamed
+ * form, corrected for the named ids (each counted once; a language range may hold a single). */
 size_t est_tok_special_bytes(const edgestt_special_tokens *st, int n_text, int n_vocab) {
     char buf[EST_TOK_MAX_FORM];
-    size_t total = 0;
-    for (int id = n_text; id < n_vocab; id++) total += est_tok_special_form(st, id, buf);
-    return total;
+    if (n_vocab <= n_text) return 0;
+    uint64_t total = unnamed_bytes(st, n_text, n_vocab);
+    const int single[8] = {st->eot, st->sot, st->translate, st->transcribe, st->solm, st->prev, st->nosp,
+                           st->no_timestamps};
+    int64_t l0 = st->lang_first, l1 = (int64_t)st->lang_first + (st->n_languages > 0 ? st->n_languages : 0);
+    for (int64_t id = l0 > n_text ? l0 : n_text; id < l1 && id < n_vocab; id++)
+        total += est_tok_special_form(st, (int)id, buf) - unnamed_bytes(st, id, id + 1);
+    for (int i = 0; i < 8; i++) {
+        int id = single[i], seen = id < n_text || id >= n_vocab || (id >= l0 && id < l1);
+        for (int j = 0; j < i && !seen; j++) seen = single[j] == id;
+        if (!seen) total += est_tok_special_form(st, id, buf) - unnamed_bytes(st, id, (int64_t)id + 1);
+    }
+    return (size_t)total;
 }
 
 void est_tok_build_special(est_tokenizer *t, uint8_t *bytes, uint32_t *off) {

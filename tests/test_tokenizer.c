@@ -151,3 +151,51 @@ TEST(tokenizer_detokenize) {
     CHECK_ST(edgestt_detokenize(m, ids, n, out, sizeof out, NULL), EDGESTT_OK);
     edgestt_close(m);
 }
+
+/* The closed-form byte count of the special forms equals formatting every id, for the real
+ * vocabulary layouts, for a stored vocabulary cut anywhere, and for random (fuzz-like) layouts:
+ * overlapping named ids, a language range holding singles, no timestamps, huge or negative ids. */
+static size_t special_bytes_by_formatting(const edgestt_special_tokens *st, int n_text, int n_vocab) {
+    char buf[EST_TOK_MAX_FORM];
+    size_t total = 0;
+    for (int id = n_text; id < n_vocab; id++) total += est_tok_special_form(st, id, buf);
+    return total;
+}
+
+TEST(tokenizer_special_bytes_closed_form) {
+    edgestt_special_tokens st;
+    edgestt_diag d;
+    const int vocabs[] = {51864, 51865, 51866};
+    for (int v = 0; v < 3; v++) {
+        CHECK_ST(est_whisper_derive_special(vocabs[v], &st, &d), EDGESTT_OK);
+        const int cuts[] = {0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 50256, 50257, 50300, vocabs[v] - 1, vocabs[v]};
+        for (int c = 0; c < (int)(sizeof cuts / sizeof cuts[0]); c++) {
+            size_t want = special_bytes_by_formatting(&st, cuts[c], vocabs[v]);
+            size_t got = est_tok_special_bytes(&st, cuts[c], vocabs[v]);
+            CHECKF(got == want, "vocab %d from %d: %zu, formatting gives %zu", vocabs[v], cuts[c], got, want);
+        }
+    }
+    uint64_t seed = est_test_seed(), rs = seed;
+    int bad = 0;
+    for (int it = 0; it < 400 && bad < 3; it++) {
+        int n_vocab = 1 + (int)(est_test_rand(&rs) % 70000);
+        int n_text = (int)(est_test_rand(&rs) % 3 == 0 ? 0 : est_test_rand(&rs) % (uint64_t)n_vocab);
+        int *f[] = {&st.eot, &st.sot, &st.translate, &st.transcribe, &st.solm, &st.prev, &st.nosp, &st.no_timestamps,
+                    &st.lang_first};
+        for (int i = 0; i < 9; i++) {
+            uint64_t r = est_test_rand(&rs);
+            /* mostly inside the vocabulary, sometimes equal to another, negative or far out */
+            *f[i] = r % 7 == 0 ? *f[(i + 1) % 9] : r % 11 == 0 ? -(int)(r % 5) - 1 : (int)(r % (uint64_t)(n_vocab + 200));
+        }
+        st.n_languages = (int)(est_test_rand(&rs) % 101);
+        uint64_t r = est_test_rand(&rs);
+        st.timestamp_begin = r % 5 == 0 ? -1 : (int)(r % (uint64_t)(n_vocab + 10));
+        if (r % 13 == 0) n_vocab = n_text; /* empty range */
+        size_t want = special_bytes_by_formatting(&st, n_text, n_vocab);
+        size_t got = est_tok_special_bytes(&st, n_text, n_vocab);
+        if (got != want) bad++;
+        CHECKF(got == want, "seed %llu it %d: n_text %d n_vocab %d ts %d lang %d+%d eot %d: %zu vs %zu",
+               (unsigned long long)seed, it, n_text, n_vocab, st.timestamp_begin, st.lang_first, st.n_languages, st.eot,
+               got, want);
+    }
+}

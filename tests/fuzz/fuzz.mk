@@ -36,7 +36,7 @@ all: $(FUZZ_BINS) $(REPLAY_BINS) $(FUZZ_DIR)/make_seeds $(if $(FUZZ_RUNS),run)
 
 lib:
 	@$(MAKE) --no-print-directory -f Makefile CC=$(FUZZ_CC) CROSS= BUILD=$(FUZZ_DIR)/lib OPT=-O1 WERROR=1 \
-	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" $(FUZZ_LIB)
+	  EXTRA_CFLAGS="-fsanitize=fuzzer-no-link -fsanitize-coverage-ignorelist=tests/fuzz/cov_ignore.txt $(FUZZ_SAN)" $(FUZZ_LIB)
 
 $(FUZZ_LIB): lib
 
