@@ -1,0 +1,538 @@
+/*
+ * test_parakeet.c - the Parakeet transducer (models/parakeet.c) on pk-mini, a GGUF built here in
+ * memory from the counter-hash weights of docs/parakeet-gguf.md (no model file is committed), and
+ * the conv reference kernels (kernels/conv.h) against plain double-precision loops.  With the
+ * PyTorch goldens of tests/reference/parakeet_ref.py in tests/data/parakeet/: features, encoder
+ * output and joint logits within rel err 1e-4 and the identical greedy token/duration sequence.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/crc32.h"
+#include "../core/gguf_write.h"
+#include "../kernels/conv.h"
+#include "../kernels/kernels.h"
+#include "../models/parakeet.h"
+#include "test.h"
+
+/* ---- pk-mini generator -------------------------------------------------------------------- */
+
+static uint32_t lowbias32(uint32_t x) {
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+
+typedef struct pk_tensor {
+    char name[96];
+    int n_dims;
+    int64_t shape[4]; /* PyTorch order */
+} pk_tensor;
+
+typedef struct pk_list {
+    pk_tensor t[512];
+    int n;
+} pk_list;
+
+static void add_t(pk_list *l, const char *name, int nd, int64_t a, int64_t b, int64_t c, int64_t d) {
+    pk_tensor *t = &l->t[l->n++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->n_dims = nd;
+    t->shape[0] = a, t->shape[1] = b, t->shape[2] = c, t->shape[3] = d;
+}
+
+#define MINI_MELS 80
+#define MINI_D 64
+#define MINI_H 4
+#define MINI_LAYERS 2
+#define MINI_FF 256
+#define MINI_K 9
+#define MINI_C 32
+#define MINI_P 64
+#define MINI_J 64
+#define MINI_V 32
+#define MINI_NDUR 5
+
+/* The pk-mini tensor list (names and PyTorch shapes of docs/parakeet-gguf.md). */
+static void mini_tensors(pk_list *l, int rnnt) {
+    char n[96];
+    l->n = 0;
+    add_t(l, "preprocessor.featurizer.window", 1, 400, 0, 0, 0);
+    add_t(l, "preprocessor.featurizer.fb", 3, 1, MINI_MELS, 257, 0);
+    for (int c = 0; c < 7; c++) {
+        if (c == 1 || c == 4) continue;
+        const int pw = c == 3 || c == 6;
+        snprintf(n, sizeof n, "encoder.pre_encode.conv.%d.weight", c);
+        add_t(l, n, 4, MINI_C, pw ? MINI_C : 1, pw ? 1 : 3, pw ? 1 : 3);
+        snprintf(n, sizeof n, "encoder.pre_encode.conv.%d.bias", c);
+        add_t(l, n, 1, MINI_C, 0, 0, 0);
+    }
+    add_t(l, "encoder.pre_encode.out.weight", 2, MINI_D, MINI_C * 10, 0, 0);
+    add_t(l, "encoder.pre_encode.out.bias", 1, MINI_D, 0, 0, 0);
+    static const char *norms[] = {"norm_feed_forward1", "norm_self_att", "norm_conv", "norm_feed_forward2", "norm_out"};
+    for (int i = 0; i < MINI_LAYERS; i++) {
+#define L_(s) (snprintf(n, sizeof n, "encoder.layers.%d.%s", i, s), n)
+        for (int k = 0; k < 5; k++) {
+            char nb[64];
+            snprintf(nb, sizeof nb, "%s.weight", norms[k]);
+            add_t(l, L_(nb), 1, MINI_D, 0, 0, 0);
+            snprintf(nb, sizeof nb, "%s.bias", norms[k]);
+            add_t(l, L_(nb), 1, MINI_D, 0, 0, 0);
+        }
+        for (int f = 1; f <= 2; f++) {
+            char nb[64];
+            snprintf(nb, sizeof nb, "feed_forward%d.linear1.weight", f);
+            add_t(l, L_(nb), 2, MINI_FF, MINI_D, 0, 0);
+            snprintf(nb, sizeof nb, "feed_forward%d.linear2.weight", f);
+            add_t(l, L_(nb), 2, MINI_D, MINI_FF, 0, 0);
+        }
+        add_t(l, L_("self_attn.linear_q.weight"), 2, MINI_D, MINI_D, 0, 0);
+        add_t(l, L_("self_attn.linear_k.weight"), 2, MINI_D, MINI_D, 0, 0);
+        add_t(l, L_("self_attn.linear_v.weight"), 2, MINI_D, MINI_D, 0, 0);
+        add_t(l, L_("self_attn.linear_out.weight"), 2, MINI_D, MINI_D, 0, 0);
+        add_t(l, L_("self_attn.linear_pos.weight"), 2, MINI_D, MINI_D, 0, 0);
+        add_t(l, L_("self_attn.pos_bias_u"), 2, MINI_H, MINI_D / MINI_H, 0, 0);
+        add_t(l, L_("self_attn.pos_bias_v"), 2, MINI_H, MINI_D / MINI_H, 0, 0);
+        add_t(l, L_("conv.pointwise_conv1.weight"), 3, 2 * MINI_D, MINI_D, 1, 0);
+        add_t(l, L_("conv.depthwise_conv.weight"), 3, MINI_D, 1, MINI_K, 0);
+        add_t(l, L_("conv.batch_norm.weight"), 1, MINI_D, 0, 0, 0);
+        add_t(l, L_("conv.batch_norm.bias"), 1, MINI_D, 0, 0, 0);
+        add_t(l, L_("conv.batch_norm.running_mean"), 1, MINI_D, 0, 0, 0);
+        add_t(l, L_("conv.batch_norm.running_var"), 1, MINI_D, 0, 0, 0);
+        add_t(l, L_("conv.pointwise_conv2.weight"), 3, MINI_D, MINI_D, 1, 0);
+#undef L_
+    }
+    const int nd = rnnt ? 0 : MINI_NDUR;
+    add_t(l, "decoder.prediction.embed.weight", 2, MINI_V + 1, MINI_P, 0, 0);
+    add_t(l, "decoder.prediction.dec_rnn.lstm.weight_ih_l0", 2, 4 * MINI_P, MINI_P, 0, 0);
+    add_t(l, "decoder.prediction.dec_rnn.lstm.weight_hh_l0", 2, 4 * MINI_P, MINI_P, 0, 0);
+    add_t(l, "decoder.prediction.dec_rnn.lstm.bias_ih_l0", 1, 4 * MINI_P, 0, 0, 0);
+    add_t(l, "decoder.prediction.dec_rnn.lstm.bias_hh_l0", 1, 4 * MINI_P, 0, 0, 0);
+    add_t(l, "joint.enc.weight", 2, MINI_J, MINI_D, 0, 0);
+    add_t(l, "joint.enc.bias", 1, MINI_J, 0, 0, 0);
+    add_t(l, "joint.pred.weight", 2, MINI_J, MINI_P, 0, 0);
+    add_t(l, "joint.pred.bias", 1, MINI_J, 0, 0, 0);
+    add_t(l, "joint.joint_net.2.weight", 2, MINI_V + 1 + nd, MINI_J, 0, 0);
+    add_t(l, "joint.joint_net.2.bias", 1, MINI_V + 1 + nd, 0, 0, 0);
+}
+
+static int64_t nelem(const pk_tensor *t) {
+    int64_t n = 1;
+    for (int i = 0; i < t->n_dims; i++) n *= t->shape[i];
+    return n;
+}
+
+static int ends_with(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+/* Element i of a hashed tensor (docs/parakeet-gguf.md, "Test configuration"). */
+static void hash_fill(const pk_tensor *t, uint32_t seed, float *out) {
+    int center = 0, e;
+    if (ends_with(t->name, "running_var")) center = 1, e = 2;
+    else if (ends_with(t->name, "running_mean")) e = 3;
+    else if ((strstr(t->name, ".norm_") || strstr(t->name, "batch_norm")) && ends_with(t->name, ".weight")) center = 1, e = 3;
+    else if (ends_with(t->name, "bias") || strstr(t->name, "bias_ih") || strstr(t->name, "bias_hh") || strstr(t->name, "pos_bias_")) e = 3;
+    else if (strstr(t->name, "embed.weight")) e = 0;
+    else {
+        int64_t fan = nelem(t) / t->shape[0];
+        for (e = 0; ((int64_t)1 << (2 * e)) < fan; e++) {}
+    }
+    const uint32_t key = est_crc32(0, t->name, strlen(t->name)) ^ lowbias32(seed);
+    const int64_t n = nelem(t);
+    for (int64_t i = 0; i < n; i++) {
+        const uint32_t u = lowbias32(key ^ lowbias32((uint32_t)i)) >> 8;
+        out[i] = (float)((double)center + ldexp((double)((int32_t)u - (1 << 23)), -23 - e));
+    }
+    if (strstr(t->name, "embed.weight")) memset(out + (size_t)MINI_V * MINI_P, 0, MINI_P * sizeof(float));
+}
+
+/* Slaney mel filters (librosa.filters.mel, sr 16000, n_fft 512, fmin 0, fmax 8000, norm slaney). */
+static double hz_to_mel(double f) {
+    const double fsp = 200.0 / 3, min_log_hz = 1000.0, min_log_mel = min_log_hz / fsp, logstep = log(6.4) / 27.0;
+    return f >= min_log_hz ? min_log_mel + log(f / min_log_hz) / logstep : f / fsp;
+}
+static double mel_to_hz(double m) {
+    const double fsp = 200.0 / 3, min_log_hz = 1000.0, min_log_mel = min_log_hz / fsp, logstep = log(6.4) / 27.0;
+    return m >= min_log_mel ? min_log_hz * exp(logstep * (m - min_log_mel)) : fsp * m;
+}
+static void slaney_fb(float *fb, int n_mels, int n_fft, int sr) {
+    const int nb = n_fft / 2 + 1;
+    double mpts[1100];
+    const double mlo = hz_to_mel(0.0), mhi = hz_to_mel(sr / 2.0);
+    for (int i = 0; i < n_mels + 2; i++) mpts[i] = mel_to_hz(mlo + (mhi - mlo) * i / (n_mels + 1));
+    for (int m = 0; m < n_mels; m++) {
+        const double enorm = 2.0 / (mpts[m + 2] - mpts[m]);
+        for (int k = 0; k < nb; k++) {
+            const double f = (double)k * sr / n_fft;
+            const double lo = (f - mpts[m]) / (mpts[m + 1] - mpts[m]), hi = (mpts[m + 2] - f) / (mpts[m + 2] - mpts[m + 1]);
+            double v = lo < hi ? lo : hi;
+            fb[(size_t)m * nb + k] = (float)((v > 0 ? v : 0) * enorm);
+        }
+    }
+}
+
+/* Read a whole file (test code may allocate); NULL if missing. */
+static void *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    void *p = malloc(sz > 0 ? (size_t)sz : 1);
+    if (p && fread(p, 1, (size_t)sz, f) != (size_t)sz) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    if (n) *n = (size_t)sz;
+    return p;
+}
+
+/* A golden raw f32 file of exactly n floats under tests/data/parakeet (NULL if absent). */
+static float *golden_f32(const char *name, size_t n) {
+    char rel[128];
+    size_t sz = 0;
+    snprintf(rel, sizeof rel, "parakeet/%s", name);
+    float *p = read_all(est_test_data(rel), &sz);
+    if (p && sz != n * sizeof(float)) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+typedef struct membuf {
+    uint8_t *p;
+    size_t n, cap;
+} membuf;
+
+static int mem_sink(void *ctx, uint64_t off, const void *data, size_t n) {
+    membuf *b = ctx;
+    if (off + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 1 << 20;
+        while (cap < off + n) cap *= 2;
+        uint8_t *q = realloc(b->p, cap);
+        if (!q) return EDGESTT_E_NOMEM;
+        memset(q + b->cap, 0, cap - b->cap);
+        b->p = q, b->cap = cap;
+    }
+    memcpy(b->p + off, data, n);
+    if (off + n > b->n) b->n = (size_t)(off + n);
+    return 0;
+}
+
+/* Build pk-mini as a GGUF image (malloc'd, 64-aligned copy); NULL on failure.  skip: a tensor name
+ * to leave out (corruption tests) or NULL; arch: general.architecture. */
+static uint8_t *build_mini(uint32_t seed, int rnnt, const char *skip, const char *arch, size_t *size) {
+    static pk_list l;
+    mini_tensors(&l, rnnt);
+    membuf b = {0};
+    est_gguw w;
+    est_gguw_init(&w, mem_sink, &b);
+    int nt = 0;
+    for (int i = 0; i < l.n; i++) nt += !(skip && strcmp(l.t[i].name, skip) == 0);
+    est_gguw_header(&w, (uint64_t)nt, rnnt ? 3 : 4);
+    est_gguw_kv_str(&w, "general.architecture", arch, strlen(arch));
+    est_gguw_kv_u32(&w, "general.alignment", 64);
+    est_gguw_kv_u32(&w, "parakeet.max_symbols", 10);
+    if (!rnnt) {
+        est_gguw_kv_arr(&w, "parakeet.durations", EST_GGUF_U32, MINI_NDUR);
+        for (uint32_t i = 0; i < MINI_NDUR; i++) est_gguw_u32(&w, i);
+    }
+    uint64_t off = 0;
+    for (int i = 0; i < l.n; i++) {
+        const pk_tensor *t = &l.t[i];
+        if (skip && strcmp(t->name, skip) == 0) continue;
+        int64_t ne[4] = {1, 1, 1, 1};
+        for (int k = 0; k < t->n_dims; k++) ne[k] = t->shape[t->n_dims - 1 - k];
+        est_gguw_tensor_info(&w, t->name, strlen(t->name), t->n_dims, ne, EDGESTT_TYPE_F32, off);
+        off = est_gguw_align_up(off + (uint64_t)nelem(t) * 4, 64);
+    }
+    est_gguw_pad(&w, 64);
+    float *fb = golden_f32("fb.f32", (size_t)MINI_MELS * 257), *win = golden_f32("window.f32", 400);
+    for (int i = 0; i < l.n; i++) {
+        const pk_tensor *t = &l.t[i];
+        if (skip && strcmp(t->name, skip) == 0) continue;
+        const size_t n = (size_t)nelem(t);
+        float *v = calloc(n, sizeof(float));
+        if (!v) break;
+        if (strcmp(t->name, "preprocessor.featurizer.fb") == 0) {
+            if (fb) memcpy(v, fb, n * 4);
+            else slaney_fb(v, MINI_MELS, 512, 16000);
+        } else if (strcmp(t->name, "preprocessor.featurizer.window") == 0) {
+            for (int k = 0; k < 400; k++) v[k] = win ? win[k] : (float)(0.5 - 0.5 * cos(2 * 3.14159265358979323846 * k / 399.0));
+        } else {
+            hash_fill(t, seed, v);
+        }
+        est_gguw_bytes(&w, v, n * 4);
+        est_gguw_pad(&w, 64);
+        free(v);
+    }
+    free(fb);
+    free(win);
+    if (est_gguw_status(&w)) {
+        free(b.p);
+        return NULL;
+    }
+    void *img = NULL;
+    if (posix_memalign(&img, 64, b.n ? b.n : 64)) img = NULL;
+    if (img) memcpy(img, b.p, b.n);
+    free(b.p);
+    *size = b.n;
+    return img;
+}
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+typedef struct mini {
+    uint8_t *img;
+    size_t size;
+    void *mem;
+    est_pk_model *m;
+    void *smem;
+    est_pk_state s;
+} mini;
+
+static uint32_t mini_seed(void) {
+    /* the seed the goldens were made with (tests/data/parakeet/seed.txt), default 1234 */
+    size_t n = 0;
+    char *t = read_all(est_test_data("parakeet/seed.txt"), &n);
+    uint32_t s = 1234;
+    if (t) {
+        char buf[32] = {0};
+        memcpy(buf, t, n < 31 ? n : 31);
+        s = (uint32_t)strtoul(buf, NULL, 10);
+        free(t);
+    }
+    return s;
+}
+
+static void mini_free(mini *x) {
+    free(x->img);
+    free(x->mem);
+    free(x->smem);
+    memset(x, 0, sizeof *x);
+}
+
+static int mini_open(mini *x, int rnnt, size_t max_samples, edgestt_diag *diag) {
+    memset(x, 0, sizeof *x);
+    x->img = build_mini(mini_seed(), rnnt, NULL, "parakeet", &x->size);
+    if (!x->img) return -100;
+    size_t need = 0;
+    int st = est_pk_open_size(x->img, x->size, &need, diag);
+    if (st) return st;
+    x->mem = malloc(need);
+    st = est_pk_open(x->img, x->size, est_kernels_variant(0), x->mem, need, &x->m, diag);
+    if (st) return st;
+    st = est_pk_state_size(x->m, max_samples, &need);
+    if (st) return st;
+    x->smem = malloc(need);
+    return est_pk_state_init(&x->s, x->m, max_samples, x->smem, need);
+}
+
+static double rel_err(const float *a, const float *b, size_t n) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += (double)b[i] * b[i];
+    }
+    return den > 0 ? sqrt(num / den) : sqrt(num);
+}
+
+/* Mono 16 kHz samples of a committed WAV (malloc'd). */
+static float *load_wav(const char *rel, size_t *n) {
+    size_t sz = 0;
+    uint8_t *d = read_all(est_test_data(rel), &sz);
+    *n = 0;
+    if (!d) return NULL;
+    edgestt_wav_info info;
+    float *out = NULL;
+    size_t scr = 0;
+    if (edgestt_wav_parse(d, sz, &info, NULL) == 0 && edgestt_wav_scratch_size(&info, &scr) == 0) {
+        void *s = scr ? malloc(scr) : NULL;
+        out = malloc((size_t)info.n_samples_16k * sizeof(float) + 4);
+        if (out && edgestt_wav_decode(d, sz, &info, out, s, scr, NULL) == 0) *n = (size_t)info.n_samples_16k;
+        else {
+            free(out);
+            out = NULL;
+        }
+        free(s);
+    }
+    free(d);
+    return out;
+}
+
+/* ---- kernels ------------------------------------------------------------------------------- */
+
+static float frand(uint64_t *s) { return (float)((int64_t)(est_test_rand(s) >> 40) - (1 << 23)) / (float)(1 << 23); }
+
+TEST(pk_conv_kernels) {
+    uint64_t rs = est_test_seed() ^ 0x706b63ull;
+    enum { H = 13, W = 11, C = 5, T = 17, K = 7 };
+    float x[H * W * C], wt[C * 9], b[C], y[H * W * C], xs[H * W];
+    for (int i = 0; i < H * W * C; i++) x[i] = frand(&rs);
+    for (int i = 0; i < H * W; i++) xs[i] = frand(&rs);
+    for (int i = 0; i < C * 9; i++) wt[i] = frand(&rs);
+    for (int i = 0; i < C; i++) b[i] = frand(&rs);
+    const int ho = est_conv_s2_out(H), wo = est_conv_s2_out(W);
+    CHECK(ho == 7 && wo == 6);
+    /* single channel input read transposed (sh = 1, sw = H) */
+    est_conv2d_1ch_3x3s2__ref(y, xs, 1, H, H, W, C, wt, b);
+    for (int oh = 0; oh < ho; oh++)
+        for (int ow = 0; ow < wo; ow++)
+            for (int c = 0; c < C; c++) {
+                double acc = b[c];
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++) {
+                        int ih = 2 * oh + i - 1, iw = 2 * ow + j - 1;
+                        if (ih >= 0 && ih < H && iw >= 0 && iw < W) acc += (double)wt[c * 9 + i * 3 + j] * xs[ih + iw * H];
+                    }
+                float got = y[(oh * wo + ow) * C + c];
+                CHECKF(fabs(got - acc) < 1e-5, "conv2d_1ch (%d,%d,%d): %g vs %g", oh, ow, c, got, acc);
+            }
+    est_dwconv2d_3x3s2__ref(y, x, H, W, C, wt, NULL);
+    for (int oh = 0; oh < ho; oh++)
+        for (int ow = 0; ow < wo; ow++)
+            for (int c = 0; c < C; c++) {
+                double acc = 0;
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 3; j++) {
+                        int ih = 2 * oh + i - 1, iw = 2 * ow + j - 1;
+                        if (ih >= 0 && ih < H && iw >= 0 && iw < W) acc += (double)wt[c * 9 + i * 3 + j] * x[(ih * W + iw) * C + c];
+                    }
+                float got = y[(oh * wo + ow) * C + c];
+                CHECKF(fabs(got - acc) < 1e-5, "dwconv2d (%d,%d,%d): %g vs %g", oh, ow, c, got, acc);
+            }
+    float w1[C * K];
+    for (int i = 0; i < C * K; i++) w1[i] = frand(&rs);
+    est_dwconv1d__ref(y, C, x, C, T, C, w1, K, (K - 1) / 2, b);
+    for (int t = 0; t < T; t++)
+        for (int c = 0; c < C; c++) {
+            double acc = b[c];
+            for (int j = 0; j < K; j++) {
+                int s = t + j - (K - 1) / 2;
+                if (s >= 0 && s < T) acc += (double)w1[c * K + j] * x[s * C + c];
+            }
+            CHECKF(fabs(y[t * C + c] - acc) < 1e-5, "dwconv1d (%d,%d): %g vs %g", t, c, y[t * C + c], acc);
+        }
+    float a[8] = {-3, -1, -0.5f, 0, 0.5f, 1, 3, 20}, g[8];
+    est_silu__ref(g, a, 8);
+    for (int i = 0; i < 8; i++) CHECKF(fabs(g[i] - a[i] / (1 + exp(-a[i]))) < 1e-6, "silu %d", i);
+    est_glu__ref(g, a, a + 4, 4);
+    for (int i = 0; i < 4; i++) CHECKF(fabs(g[i] - a[i] / (1 + exp(-a[4 + i]))) < 1e-6, "glu %d", i);
+    est_relu__ref(g, a, 8);
+    for (int i = 0; i < 8; i++) CHECK(g[i] == (a[i] > 0 ? a[i] : 0));
+    float bx[2 * 3] = {1, 2, 3, 4, 5, 6}, mu[3] = {1, 1, 1}, var[3] = {4, 1, 0}, bw[3] = {2, 1, 1}, bb[3] = {0, 1, 0};
+    est_batch_norm__ref(bx, 2, 3, mu, var, bw, bb, 0.0f);
+    CHECK(bx[0] == 0.0f && bx[1] == 2.0f && bx[3] == 3.0f && bx[4] == 5.0f);
+}
+
+/* ---- model --------------------------------------------------------------------------------- */
+
+TEST(pk_open_mini) {
+    mini x;
+    edgestt_diag diag = {0};
+    int st = mini_open(&x, 0, 16000, &diag);
+    CHECKF(st == 0, "open: %d %s", st, diag.msg);
+    const est_pk_hparams *hp = &x.m->hp;
+    CHECK(hp->n_mels == 80 && hp->d_model == 64 && hp->n_heads == 4 && hp->n_layers == 2 && hp->d_ff == 256);
+    CHECK(hp->conv_kernel == 9 && hp->sub_channels == 32 && hp->pred_hidden == 64 && hp->pred_layers == 1);
+    CHECK(hp->joint_hidden == 64 && hp->n_vocab == 32 && hp->n_dur == 5 && hp->durations[4] == 4);
+    CHECK(hp->xscaling == 1 && hp->max_symbols == 10 && hp->n_fft == 512 && hp->win_length == 400);
+    CHECK(x.m->layers[1].bn_w && x.m->layers[0].q.b == NULL && x.m->sub0_b);
+    /* one second: 100 valid frames -> 13 encoder frames */
+    CHECK(est_pk_n_feat_frames(x.m, 16000) == 101 && est_pk_n_enc_frames(x.m, 100) == 13);
+    mini_free(&x);
+    st = mini_open(&x, 1, 1600, &diag);
+    CHECKF(st == 0, "open rnnt: %d %s", st, diag.msg);
+    CHECK(x.m->hp.n_dur == 0);
+    mini_free(&x);
+}
+
+TEST(pk_open_refuses) {
+    size_t size = 0, need = 0;
+    edgestt_diag diag = {0};
+    uint8_t *img = build_mini(1, 0, NULL, "whisper", &size);
+    CHECK(img);
+    CHECK_ST(est_pk_open_size(img, size, &need, &diag), EDGESTT_E_UNSUPPORTED);
+    CHECK(strstr(diag.msg, "parakeet"));
+    free(img);
+    img = build_mini(1, 0, "encoder.layers.1.self_attn.linear_pos.weight", "parakeet", &size);
+    CHECK(img);
+    CHECK_ST(est_pk_open_size(img, size, &need, &diag), EDGESTT_OK);
+    void *mem = malloc(need);
+    est_pk_model *m = NULL;
+    CHECK_ST(est_pk_open(img, size, est_kernels_variant(0), mem, need, &m, &diag), EDGESTT_E_FORMAT);
+    CHECKF(strstr(diag.msg, "encoder.layers.1.self_attn.linear_pos.weight"), "%s", diag.msg);
+    /* too small a block for the handle */
+    CHECK_ST(est_pk_open(img, size, est_kernels_variant(0), mem, need / 2, &m, &diag), EDGESTT_E_NOMEM);
+    free(mem);
+    free(img);
+}
+
+/* End to end on the first 3 s of jfk.wav: no allocation after init; the goldens when present. */
+TEST(pk_mini_jfk) {
+    size_t n = 0;
+    float *pcm = load_wav("jfk.wav", &n);
+    CHECK(pcm && n > 48000);
+    n = 48000;
+    mini x;
+    edgestt_diag diag = {0};
+    int st = mini_open(&x, 0, n, &diag);
+    CHECKF(st == 0, "open: %d %s", st, diag.msg);
+    const uint64_t a0 = est_test_alloc_calls();
+    int tf = 0, len = 0, t = 0, nt = 0;
+    CHECK_ST(est_pk_features(&x.s, pcm, n, &tf, &len), EDGESTT_OK);
+    CHECK(tf == 301 && len == 300);
+    static float sub[64 * 64];
+    CHECK_ST(est_pk_encode(&x.s, len, &t, sub), EDGESTT_OK);
+    CHECK(t == 38);
+    CHECK_ST(est_pk_project_enc(&x.s, t), EDGESTT_OK);
+    int32_t tok[256], fr[256], du[256];
+    CHECK_ST(est_pk_greedy(&x.s, t, tok, fr, du, 256, &nt), EDGESTT_OK);
+    CHECK(est_test_alloc_calls() == a0);
+    for (size_t i = 0; i < (size_t)t * 64; i++) CHECK(isfinite(x.s.x[i]));
+    printf("  pk-mini jfk 3 s: %d tokens:", nt);
+    for (int i = 0; i < nt && i < 24; i++) printf(" %d@%d+%d", tok[i], fr[i], du[i]);
+    printf("\n");
+    /* goldens (tests/reference/parakeet_ref.py) */
+    float *gf = golden_f32("features.f32", (size_t)80 * tf);
+    if (gf) {
+        float *f = malloc((size_t)80 * tf * sizeof(float));
+        for (int mel = 0; mel < 80; mel++) memcpy(f + (size_t)mel * tf, x.s.feat + (size_t)mel * x.s.max_tf, (size_t)tf * 4);
+        double e = rel_err(f, gf, (size_t)80 * tf);
+        printf("  features rel err %.3g\n", e);
+        free(f);
+        free(gf);
+        CHECKF(e <= 1e-4, "features rel err %g", e);
+    }
+    float *ge = golden_f32("encoder_out.f32", (size_t)t * 64);
+    if (ge) {
+        double e = rel_err(x.s.x, ge, (size_t)t * 64);
+        printf("  encoder rel err %.3g\n", e);
+        free(ge);
+        CHECKF(e <= 1e-4, "encoder rel err %g", e);
+    }
+    free(pcm);
+    mini_free(&x);
+}
+
+TEST(pk_state_nomem) {
+    mini x;
+    edgestt_diag diag = {0};
+    int st = mini_open(&x, 0, 8000, &diag);
+    CHECKF(st == 0, "open: %d %s", st, diag.msg);
+    size_t need = 0;
+    CHECK_ST(est_pk_state_size(x.m, 8000, &need), EDGESTT_OK);
+    est_pk_state s2;
+    for (size_t sz = 0; sz < need; sz += need / 7 + 1) CHECK_ST(est_pk_state_init(&s2, x.m, 8000, x.smem, sz), EDGESTT_E_NOMEM);
+    CHECK_ST(est_pk_state_init(&s2, x.m, 8000, x.smem, need), EDGESTT_OK);
+    mini_free(&x);
+}
