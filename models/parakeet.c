@@ -696,11 +696,11 @@ int est_pk_encode(est_pk_state *s, int tf, int *n_out, float *sub_out) {
                 s->sub_b[((size_t)i * C + c) * f3 + f] = s->sub_a[((size_t)i * f3 + f) * C + c];
     st = lin(s, &m->sub_out, s->sub_b, (size_t)C * f3, t, s->x, (size_t)d);
     if (st) return st;
+    if (sub_out) memcpy(sub_out, s->x, (size_t)t * d * sizeof(float));
     if (hp->xscaling) {
         const float xs = sqrtf((float)d);
         for (size_t i = 0; i < (size_t)t * d; i++) s->x[i] *= xs;
     }
-    if (sub_out) memcpy(sub_out, s->x, (size_t)t * d * sizeof(float));
     /* sinusoidal relative positions T-1 .. -(T-1) */
     const float lscale = -(float)(log(10000.0) / d);
     for (int r = 0; r < 2 * t - 1; r++) {

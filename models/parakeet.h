@@ -117,7 +117,7 @@ EST_HIDDEN int est_pk_state_init(est_pk_state *s, const est_pk_model *m, size_t 
 EST_HIDDEN int est_pk_features(est_pk_state *s, const float *samples, size_t n_samples, int *n_frames,
                                int *n_valid);
 /* Encoder over the tf valid frames of s->feat -> s->x [*n_out][d] (*n_out = NeMo's encoder length).  If sub_out is
- * not NULL it receives a copy of the scaled subsampling output ([*n_out][d]) before the blocks. */
+ * not NULL it receives a copy of the subsampling output (pre_encode.out, before xscaling) ([*n_out][d]) before the blocks. */
 EST_HIDDEN int est_pk_encode(est_pk_state *s, int tf, int *n_out, float *sub_out);
 /* joint.enc projection of s->x rows [0, t) into s->encp. */
 EST_HIDDEN int est_pk_project_enc(est_pk_state *s, int t);

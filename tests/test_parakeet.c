@@ -127,30 +127,29 @@ static int64_t nelem(const pk_tensor *t) {
     return n;
 }
 
-static int ends_with(const char *s, const char *suf) {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcmp(s + a - b, suf) == 0;
-}
-
-/* Element i of a hashed tensor (docs/parakeet-gguf.md, "Test configuration"). */
+/* Element i of a hashed tensor (docs/parakeet-gguf.md, "Test configuration"; parakeet_ref.py weight_rule). */
 static void hash_fill(const pk_tensor *t, uint32_t seed, float *out) {
+    const char *leaf = strrchr(t->name, '.') + 1;
+    const int norm = strstr(t->name, ".norm_") || strstr(t->name, ".batch_norm.");
+    const int jbias = strcmp(t->name, "joint.joint_net.2.bias") == 0;
     int center = 0, e;
-    if (ends_with(t->name, "running_var")) center = 1, e = 2;
-    else if (ends_with(t->name, "running_mean")) e = 3;
-    else if ((strstr(t->name, ".norm_") || strstr(t->name, "batch_norm")) && ends_with(t->name, ".weight")) center = 1, e = 3;
-    else if (ends_with(t->name, "bias") || strstr(t->name, "bias_ih") || strstr(t->name, "bias_hh") || strstr(t->name, "pos_bias_")) e = 3;
-    else if (strstr(t->name, "embed.weight")) e = 0;
+    if (strcmp(leaf, "running_var") == 0) center = 1, e = 2;
+    else if (norm && strcmp(leaf, "weight") == 0) center = 1, e = 3;
+    else if ((norm && strcmp(leaf, "bias") == 0) || strcmp(leaf, "running_mean") == 0 || strncmp(leaf, "pos_bias", 8) == 0 || jbias) e = 3;
+    else if (strncmp(leaf, "bias", 4) == 0) e = 5;
+    else if (strcmp(t->name, "decoder.prediction.embed.weight") == 0) e = 0;
     else {
-        int64_t fan = nelem(t) / t->shape[0];
-        for (e = 0; ((int64_t)1 << (2 * e)) < fan; e++) {}
+        const int64_t fan = nelem(t) / t->shape[0]; /* largest e with 4^e <= fan_in */
+        for (e = 0; ((int64_t)1 << (2 * (e + 1))) <= fan; e++) {}
     }
     const uint32_t key = est_crc32(0, t->name, strlen(t->name)) ^ lowbias32(seed);
     const int64_t n = nelem(t);
     for (int64_t i = 0; i < n; i++) {
         const uint32_t u = lowbias32(key ^ lowbias32((uint32_t)i)) >> 8;
-        out[i] = (float)((double)center + ldexp((double)((int32_t)u - (1 << 23)), -23 - e));
+        const double c = jbias && i == MINI_V ? 0.5 : (double)center;
+        out[i] = (float)(c + ldexp((double)((int32_t)u - (1 << 23)), -23 - e));
     }
-    if (strstr(t->name, "embed.weight")) memset(out + (size_t)MINI_V * MINI_P, 0, MINI_P * sizeof(float));
+    if (strcmp(t->name, "decoder.prediction.embed.weight") == 0) memset(out + (size_t)MINI_V * MINI_P, 0, MINI_P * sizeof(float));
 }
 
 /* Slaney mel filters (librosa.filters.mel, sr 16000, n_fft 512, fmin 0, fmax 8000, norm slaney). */
@@ -256,7 +255,7 @@ static uint8_t *build_mini(uint32_t seed, int rnnt, const char *skip, const char
         off = est_gguw_align_up(off + (uint64_t)nelem(t) * 4, 64);
     }
     est_gguw_pad(&w, 64);
-    float *fb = golden_f32("fb.f32", (size_t)MINI_MELS * 257), *win = golden_f32("window.f32", 400);
+    float *fb = golden_f32("pk-mini.fb.f32", (size_t)MINI_MELS * 257), *win = golden_f32("pk-mini.window.f32", 400);
     for (int i = 0; i < l.n; i++) {
         const pk_tensor *t = &l.t[i];
         if (skip && strcmp(t->name, skip) == 0) continue;
@@ -300,18 +299,37 @@ typedef struct mini {
     est_pk_state s;
 } mini;
 
-static uint32_t mini_seed(void) {
-    /* the seed the goldens were made with (tests/data/parakeet/seed.txt), default 1234 */
-    size_t n = 0;
-    char *t = read_all(est_test_data("parakeet/seed.txt"), &n);
-    uint32_t s = 1234;
-    if (t) {
-        char buf[32] = {0};
-        memcpy(buf, t, n < 31 ? n : 31);
-        s = (uint32_t)strtoul(buf, NULL, 10);
-        free(t);
+/* Values of KEY in tests/data/parakeet/pk-mini.txt (KEY COUNT VALUE... lines): the count, or -1. */
+static int pk_gold(const char *key, double *out, int cap) {
+    static char *text;
+    static int loaded;
+    if (!loaded) {
+        size_t n = 0;
+        char *t = read_all(est_test_data("parakeet/pk-mini.txt"), &n);
+        if (t) {
+            text = malloc(n + 1);
+            memcpy(text, t, n);
+            text[n] = 0;
+            free(t);
+        }
+        loaded = 1;
     }
-    return s;
+    if (!text) return -1;
+    const size_t kl = strlen(key);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, key, kl) != 0 || p[kl] != ' ') continue;
+        char *e;
+        long cnt = strtol(p + kl + 1, &e, 10);
+        for (long i = 0; i < cnt && i < cap; i++) out[i] = strtod(e, &e);
+        return (int)cnt;
+    }
+    return -1;
+}
+
+/* The hash seed the goldens were made with (key "seed"), default 4. */
+static uint32_t mini_seed(void) {
+    double v[1];
+    return pk_gold("seed", v, 1) == 1 ? (uint32_t)v[0] : 4u;
 }
 
 static void mini_free(mini *x) {
@@ -503,8 +521,10 @@ TEST(pk_mini_jfk) {
     for (int i = 0; i < nt && i < 24; i++) printf(" %d@%d+%d", tok[i], fr[i], du[i]);
     printf("\n");
     /* goldens (tests/reference/parakeet_ref.py) */
-    float *gf = golden_f32("features.f32", (size_t)80 * tf);
-    if (gf) {
+    double g[512];
+    float *gf = golden_f32("pk-mini.features.f32", (size_t)80 * tf);
+    CHECKF(gf, "tests/data/parakeet/pk-mini.features.f32 missing or not 80 x %d", tf);
+    {
         float *f = malloc((size_t)80 * tf * sizeof(float));
         for (int mel = 0; mel < 80; mel++) memcpy(f + (size_t)mel * tf, x.s.feat + (size_t)mel * x.s.max_tf, (size_t)tf * 4);
         double e = rel_err(f, gf, (size_t)80 * tf);
@@ -513,13 +533,77 @@ TEST(pk_mini_jfk) {
         free(gf);
         CHECKF(e <= 1e-4, "features rel err %g", e);
     }
-    float *ge = golden_f32("encoder_out.f32", (size_t)t * 64);
-    if (ge) {
-        double e = rel_err(x.s.x, ge, (size_t)t * 64);
-        printf("  encoder rel err %.3g\n", e);
-        free(ge);
-        CHECKF(e <= 1e-4, "encoder rel err %g", e);
+    CHECK(pk_gold("enc.n_valid", g, 1) == 1 && (int)g[0] == t);
+    float *gp = golden_f32("pk-mini.pre_encode.f32", (size_t)t * 64), *ge = golden_f32("pk-mini.layer1.f32", (size_t)t * 64);
+    CHECK(gp && ge);
+    double ep = rel_err(sub, gp, (size_t)t * 64), ee = rel_err(x.s.x, ge, (size_t)t * 64);
+    printf("  pre_encode rel err %.3g, encoder rel err %.3g\n", ep, ee);
+    free(gp);
+    CHECKF(ep <= 1e-4 && ee <= 1e-4, "pre_encode %g encoder %g", ep, ee);
+    /* greedy TDT: identical tokens, frames, durations */
+    int ng = pk_gold("tdt.tokens", g, 512);
+    CHECKF(ng == nt, "tdt: %d tokens, golden %d", nt, ng);
+    for (int i = 0; i < nt; i++) CHECKF(tok[i] == (int)g[i], "tdt token %d: %d vs %d", i, tok[i], (int)g[i]);
+    CHECK(pk_gold("tdt.frames", g, 512) == nt);
+    for (int i = 0; i < nt; i++) CHECKF(fr[i] == (int)g[i], "tdt frame %d: %d vs %d", i, fr[i], (int)g[i]);
+    CHECK(pk_gold("tdt.durations", g, 512) == nt);
+    for (int i = 0; i < nt; i++) CHECKF(du[i] == (int)g[i], "tdt duration %d: %d vs %d", i, du[i], (int)g[i]);
+    /* predictor outputs along pred.prefix and joint logits on the golden encoder output */
+    memcpy(x.s.x, ge, (size_t)t * 64 * sizeof(float));
+    free(ge);
+    CHECK_ST(est_pk_project_enc(&x.s, t), EDGESTT_OK);
+    double pre[8], jt[8];
+    const int np = pk_gold("pred.prefix", pre, 8), nj = pk_gold("joint.t", jt, 8);
+    CHECK(np == 4 && nj == 4);
+    est_pk_pred_reset(&x.s);
+    double worst_g = 0, worst_j = 0;
+    for (int u = 0; u <= np; u++) {
+        char key[32];
+        float ref[64];
+        snprintf(key, sizeof key, "pred.g%d", u);
+        CHECK(pk_gold(key, g, 64) == 64);
+        for (int i = 0; i < 64; i++) ref[i] = (float)g[i];
+        double e = rel_err(x.s.g, ref, 64);
+        if (e > worst_g) worst_g = e;
+        for (int k = 0; k < nj; k++) {
+            float lr[38];
+            snprintf(key, sizeof key, "joint.t%d.u%d", (int)jt[k], u);
+            CHECK(pk_gold(key, g, 38) == 38);
+            for (int i = 0; i < 38; i++) lr[i] = (float)g[i];
+            est_pk_joint(&x.s, (int)jt[k]);
+            e = rel_err(x.s.logits, lr, 38);
+            if (e > worst_j) worst_j = e;
+        }
+        if (u < np) est_pk_pred_step(&x.s, (int)pre[u]);
     }
+    printf("  predictor rel err %.3g, joint rel err %.3g\n", worst_g, worst_j);
+    CHECKF(worst_g <= 1e-4 && worst_j <= 1e-4, "predictor %g joint %g", worst_g, worst_j);
+    free(pcm);
+    mini_free(&x);
+}
+
+/* pk-mini-rnnt (joint without durations): GreedyRNNTInfer's tokens and frames. */
+TEST(pk_mini_rnnt_jfk) {
+    size_t n = 0;
+    float *pcm = load_wav("jfk.wav", &n);
+    CHECK(pcm && n > 48000);
+    n = 48000;
+    mini x;
+    edgestt_diag diag = {0};
+    int st = mini_open(&x, 1, n, &diag);
+    CHECKF(st == 0, "open: %d %s", st, diag.msg);
+    int tf = 0, len = 0, t = 0, nt = 0;
+    CHECK_ST(est_pk_features(&x.s, pcm, n, &tf, &len), EDGESTT_OK);
+    CHECK_ST(est_pk_encode(&x.s, len, &t, NULL), EDGESTT_OK);
+    CHECK_ST(est_pk_project_enc(&x.s, t), EDGESTT_OK);
+    static int32_t tok[512], fr[512];
+    static double g[512];
+    CHECK_ST(est_pk_greedy(&x.s, t, tok, fr, NULL, 512, &nt), EDGESTT_OK);
+    int ng = pk_gold("rnnt.tokens", g, 512);
+    CHECKF(ng == nt, "rnnt: %d tokens, golden %d", nt, ng);
+    for (int i = 0; i < nt; i++) CHECKF(tok[i] == (int)g[i], "rnnt token %d: %d vs %d", i, tok[i], (int)g[i]);
+    CHECK(pk_gold("rnnt.frames", g, 512) == nt);
+    for (int i = 0; i < nt; i++) CHECKF(fr[i] == (int)g[i], "rnnt frame %d: %d vs %d", i, fr[i], (int)g[i]);
     free(pcm);
     mini_free(&x);
 }
