@@ -14,6 +14,7 @@
 #include "../core/gguf_write.h"
 #include "../kernels/conv.h"
 #include "../kernels/kernels.h"
+#include "../kernels/quant.h"
 #include "../models/parakeet.h"
 #include "test.h"
 
@@ -229,7 +230,40 @@ static int mem_sink(void *ctx, uint64_t off, const void *data, size_t n) {
 
 /* Build pk-mini as a GGUF image (malloc'd, 64-aligned copy); NULL on failure.  skip: a tensor name
  * to leave out (corruption tests) or NULL; arch: general.architecture. */
+/* 1 for the tensors the model multiplies through est_gemm (these may be F16 / Q8_0 / Q4_0). */
+static int is_linear(const char *name) {
+    static const char *const suf[] = {"linear1.weight", "linear2.weight", "linear_q.weight", "linear_k.weight",
+                                      "linear_v.weight", "linear_out.weight", "linear_pos.weight",
+                                      "pointwise_conv1.weight", "pointwise_conv2.weight", "conv.3.weight",
+                                      "conv.6.weight", "pre_encode.out.weight", "weight_ih_l0", "weight_hh_l0",
+                                      "joint.enc.weight", "joint.pred.weight", "joint_net.2.weight"};
+    const size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof suf / sizeof suf[0]; i++) {
+        const size_t k = strlen(suf[i]);
+        if (n >= k && strcmp(name + n - k, suf[i]) == 0) return 1;
+    }
+    return 0;
+}
+
+/* Row of k floats converted to type (F32, F16, Q8_0, Q4_0) into dst. */
+static void put_row(int type, const float *src, int k, uint8_t *dst) {
+    if (type == EDGESTT_TYPE_F32) memcpy(dst, src, (size_t)k * 4);
+    else if (type == EDGESTT_TYPE_F16)
+        for (int i = 0; i < k; i++) {
+            uint16_t h = est_f32_to_f16(src[i]);
+            memcpy(dst + 2 * i, &h, 2);
+        }
+    else if (type == EDGESTT_TYPE_Q8_0) est_quantize_row_q8_0_ref(src, dst, k);
+    else est_quantize_row_q4_0_ref(src, dst, k);
+}
+
+static uint8_t *build_mini_t(uint32_t seed, int rnnt, const char *skip, const char *arch, int wtype, size_t *size);
 static uint8_t *build_mini(uint32_t seed, int rnnt, const char *skip, const char *arch, size_t *size) {
+    return build_mini_t(seed, rnnt, skip, arch, EDGESTT_TYPE_F32, size);
+}
+
+/* wtype: the type of the linear weights (squeezed to 2-D [out][in] when not F32). */
+static uint8_t *build_mini_t(uint32_t seed, int rnnt, const char *skip, const char *arch, int wtype, size_t *size) {
     static pk_list l;
     mini_tensors(&l, rnnt);
     membuf b = {0};
@@ -250,9 +284,12 @@ static uint8_t *build_mini(uint32_t seed, int rnnt, const char *skip, const char
         const pk_tensor *t = &l.t[i];
         if (skip && strcmp(t->name, skip) == 0) continue;
         int64_t ne[4] = {1, 1, 1, 1};
+        const int lq = wtype != EDGESTT_TYPE_F32 && is_linear(t->name);
         for (int k = 0; k < t->n_dims; k++) ne[k] = t->shape[t->n_dims - 1 - k];
-        est_gguw_tensor_info(&w, t->name, strlen(t->name), t->n_dims, ne, EDGESTT_TYPE_F32, off);
-        off = est_gguw_align_up(off + (uint64_t)nelem(t) * 4, 64);
+        if (lq) ne[0] = nelem(t) / t->shape[0], ne[1] = t->shape[0], ne[2] = ne[3] = 1;
+        est_gguw_tensor_info(&w, t->name, strlen(t->name), lq ? 2 : t->n_dims, ne, lq ? wtype : EDGESTT_TYPE_F32, off);
+        const uint64_t bytes = lq ? est_type_row_bytes(wtype, (uint64_t)ne[0]) * (uint64_t)ne[1] : (uint64_t)nelem(t) * 4;
+        off = est_gguw_align_up(off + bytes, 64);
     }
     est_gguw_pad(&w, 64);
     float *fb = golden_f32("pk-mini.fb.f32", (size_t)MINI_MELS * 257), *win = golden_f32("pk-mini.window.f32", 400);
@@ -270,7 +307,18 @@ static uint8_t *build_mini(uint32_t seed, int rnnt, const char *skip, const char
         } else {
             hash_fill(t, seed, v);
         }
-        est_gguw_bytes(&w, v, n * 4);
+        if (wtype != EDGESTT_TYPE_F32 && is_linear(t->name)) {
+            const int k = (int)(n / (size_t)t->shape[0]);
+            const size_t rb = est_type_row_bytes(wtype, (uint64_t)k);
+            uint8_t *row = malloc(rb);
+            for (int64_t r = 0; r < t->shape[0] && row; r++) {
+                put_row(wtype, v + (size_t)r * (size_t)k, k, row);
+                est_gguw_bytes(&w, row, rb);
+            }
+            free(row);
+        } else {
+            est_gguw_bytes(&w, v, n * 4);
+        }
         est_gguw_pad(&w, 64);
         free(v);
     }
@@ -339,20 +387,24 @@ static void mini_free(mini *x) {
     memset(x, 0, sizeof *x);
 }
 
-static int mini_open(mini *x, int rnnt, size_t max_samples, edgestt_diag *diag) {
+static int mini_open_t(mini *x, int rnnt, int wtype, const est_kernels *kt, size_t max_samples, edgestt_diag *diag) {
     memset(x, 0, sizeof *x);
-    x->img = build_mini(mini_seed(), rnnt, NULL, "parakeet", &x->size);
+    x->img = build_mini_t(mini_seed(), rnnt, NULL, "parakeet", wtype, &x->size);
     if (!x->img) return -100;
     size_t need = 0;
     int st = est_pk_open_size(x->img, x->size, &need, diag);
     if (st) return st;
     x->mem = malloc(need);
-    st = est_pk_open(x->img, x->size, est_kernels_variant(0), x->mem, need, &x->m, diag);
+    st = est_pk_open(x->img, x->size, kt, x->mem, need, &x->m, diag);
     if (st) return st;
     st = est_pk_state_size(x->m, max_samples, &need);
     if (st) return st;
     x->smem = malloc(need);
     return est_pk_state_init(&x->s, x->m, max_samples, x->smem, need);
+}
+
+static int mini_open(mini *x, int rnnt, size_t max_samples, edgestt_diag *diag) {
+    return mini_open_t(x, rnnt, EDGESTT_TYPE_F32, est_kernels_variant(0), max_samples, diag);
 }
 
 static double rel_err(const float *a, const float *b, size_t n) {
@@ -619,4 +671,53 @@ TEST(pk_state_nomem) {
     for (size_t sz = 0; sz < need; sz += need / 7 + 1) CHECK_ST(est_pk_state_init(&s2, x.m, 8000, x.smem, sz), EDGESTT_E_NOMEM);
     CHECK_ST(est_pk_state_init(&s2, x.m, 8000, x.smem, need), EDGESTT_OK);
     mini_free(&x);
+}
+
+/* F16 / Q8_0 / Q4_0 linear weights through the same kernels, on every kernel variant this CPU runs:
+ * encoder output near the f32 golden, and the variants' encoder outputs bit-identical for the
+ * quantized types (the kernels' contract). */
+TEST(pk_mini_quant) {
+    size_t n = 0;
+    float *pcm = load_wav("jfk.wav", &n);
+    CHECK(pcm && n > 48000);
+    n = 48000;
+    float *ge = golden_f32("pk-mini.layer1.f32", (size_t)38 * 64);
+    CHECK(ge);
+    static const int types[] = {EDGESTT_TYPE_F16, EDGESTT_TYPE_Q8_0, EDGESTT_TYPE_Q4_0};
+    static const double bound[] = {2e-3, 3e-2, 2.5e-1}; /* measured 3.2e-4, 1.2e-2, 0.13 (x86, uniform hash weights) */
+    static float ref_out[38 * 64];
+    uint32_t cpu = est_port_cpu_features();
+    for (int ti = 0; ti < 3; ti++) {
+        int first = 1;
+        for (int v = 0; est_kernels_variant(v); v++) {
+            const est_kernels *kt = est_kernels_variant(v);
+            if (!est_kernels_runnable(kt, cpu)) continue;
+            mini x;
+            edgestt_diag diag = {0};
+            int st = mini_open_t(&x, 0, types[ti], kt, n, &diag);
+            CHECKF(st == 0, "open type %d: %d %s", types[ti], st, diag.msg);
+            CHECK(x.m->layers[0].ff1_1.type == types[ti] && x.m->layers[0].pw1.type == types[ti]);
+            int tf = 0, len = 0, t = 0, nt = 0;
+            int32_t tok[256];
+            CHECK_ST(est_pk_features(&x.s, pcm, n, &tf, &len), EDGESTT_OK);
+            CHECK_ST(est_pk_encode(&x.s, len, &t, NULL), EDGESTT_OK);
+            CHECK(t == 38);
+            CHECK_ST(est_pk_project_enc(&x.s, t), EDGESTT_OK);
+            CHECK_ST(est_pk_greedy(&x.s, t, tok, NULL, NULL, 256, &nt), EDGESTT_OK);
+            const double e = rel_err(x.s.x, ge, (size_t)t * 64);
+            if (first) {
+                printf("  type %d (%s): encoder rel err %.3g vs the f32 golden, %d tokens\n", types[ti], kt->name, e, nt);
+                CHECKF(e <= bound[ti], "type %d: encoder rel err %g > %g", types[ti], e, bound[ti]);
+                memcpy(ref_out, x.s.x, sizeof ref_out);
+                first = 0;
+            } else if (types[ti] != EDGESTT_TYPE_F16) {
+                CHECKF(memcmp(ref_out, x.s.x, sizeof ref_out) == 0, "type %d: %s differs from ref", types[ti], kt->name);
+            } else {
+                CHECKF(rel_err(x.s.x, ref_out, (size_t)t * 64) < 1e-5, "f16: %s far from ref", kt->name);
+            }
+            mini_free(&x);
+        }
+    }
+    free(ge);
+    free(pcm);
 }
