@@ -136,6 +136,15 @@ EST_HIDDEN void est_gemm_tile(const est_kernels *kt, const est_gemm_op *op, int 
 EST_HIDDEN int est_gemm(const est_kernels *kt, est_pool *pool, const est_gemm_op *op, void *scratch,
                         size_t scratch_size);
 
+/* Several products of the same X (equal m, k, x, ldx; e.g. a layer's Q, K and V) as one job: X is
+ * quantized into scratch once (when any weights are quantized; scratch as for est_gemm with a
+ * quantized type), and when every product is a GEMV shape (m <= gemv_max_m of its type) their
+ * column tiles share one pool run; otherwise they run one after another through est_gemm.  Each
+ * output is computed exactly as est_gemm computes it.  ops[].xq is ignored; 1..EST_GEMM_MULTI_MAX. */
+#define EST_GEMM_MULTI_MAX 4
+EST_HIDDEN int est_gemm_multi(const est_kernels *kt, est_pool *pool, const est_gemm_op *ops, int n_ops,
+                              void *scratch, size_t scratch_size);
+
 /* ---- attention (ops_ref.c, generic over the table's dot/softmax/axpy) ---------------------- */
 /* Multi-head scaled dot-product attention of m query rows over n_kv key/value rows: the decoder's
  * self attention over its KV cache, or cross attention over the encoder output.  Head h of a row

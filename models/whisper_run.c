@@ -114,6 +114,30 @@ static int mm(const est_whisper_state *s, const est_tensor *t, const float *bias
     return mm_raw(s, s->pool, t->type, t->data, row_bytes(t), n, k, bias, x, (size_t)k, m, y, (size_t)n, qx, qx_size);
 }
 
+/* Q, K (no bias) and V of a self-attention from the same rows x: one job, x quantized once. */
+static int mm_qkv(const est_whisper_state *s, const est_whisper_attn *A, const float *q_b, const float *v_b,
+                  const float *x, int m, float *q, float *k, float *v, void *qx, size_t qx_size) {
+    const est_tensor *t[3] = {&A->q_w, &A->k_w, &A->v_w};
+    const float *bias[3] = {q_b, NULL, v_b};
+    float *y[3] = {q, k, v};
+    est_gemm_op ops[3];
+    memset(ops, 0, sizeof ops);
+    for (int i = 0; i < 3; i++) {
+        ops[i].type = t[i]->type;
+        ops[i].m = m;
+        ops[i].n = (int)t[i]->ne[1];
+        ops[i].k = (int)t[i]->ne[0];
+        ops[i].w = t[i]->data;
+        ops[i].w_stride = row_bytes(t[i]);
+        ops[i].x = x;
+        ops[i].ldx = (size_t)ops[i].k;
+        ops[i].bias = bias[i];
+        ops[i].y = y[i];
+        ops[i].ldy = (size_t)ops[i].n;
+    }
+    return est_gemm_multi(s->kt, s->pool, ops, 3, qx, qx_size);
+}
+
 /* f32 -> K/V element (f16 or f32) and a run of them. */
 static void kv_store(int es, uint8_t *dst, const float *src, int n) {
     if (es == 4) {
@@ -900,9 +924,7 @@ static int dec_pass(est_whisper_state *s, const dec_bufs *b, const int *tokens, 
         const dec_vecs *v = &s->dv[l];
         for (int r = 0; r < rows; r++)
             kt->layer_norm(b->a + (size_t)r * n, b->x + (size_t)r * n, v->attn_ln_w, v->attn_ln_b, n, LN_EPS);
-        if ((st = mm(s, &L->attn.q_w, v->q_b, b->a, rows, b->q, b->qx, b->qx_size))) return st;
-        if ((st = mm(s, &L->attn.k_w, NULL, b->a, rows, b->k, b->qx, b->qx_size))) return st;
-        if ((st = mm(s, &L->attn.v_w, v->v_b, b->a, rows, b->v, b->qx, b->qx_size))) return st;
+        if ((st = mm_qkv(s, &L->attn, v->q_b, v->v_b, b->a, rows, b->q, b->k, b->v, b->qx, b->qx_size))) return st;
         /* append K rows and V^T columns to the slots' caches */
         for (int r = 0; r < rows; r++) {
             const int sl = single ? slot[0] : slot[r], pos = single ? n_past + r : n_past;
