@@ -510,14 +510,12 @@ def nemo_config(c, name, tok_prefix):
         "nemo_version": "2.4.0",
     }
     if tdt:
-        cfg["model_defaults"].update({"tdt_durations": durs, "num_tdt_durations": len(durs)})
-        cfg["decoding"]["durations"] = durs
+        cfg["model_defaults"].update({"tdt_durations": list(durs), "num_tdt_durations": len(durs)})
+        cfg["decoding"]["durations"] = list(durs)
         cfg["loss"] = {"loss_name": "tdt", "tdt_kwargs": {"fastemit_lambda": 0.0, "clamp": -1.0,
-                                                         "durations": durs, "sigma": 0.02, "omega": 0.1}}
+                                                         "durations": list(durs), "sigma": 0.02, "omega": 0.1}}
     else:
         cfg["loss"] = {"loss_name": "default"}
-    cfg["labels"] = None
-    del cfg["labels"]
     cfg["name"] = name
     return cfg
 
@@ -630,6 +628,64 @@ def check_nemo(path, seed=None, config_name=None):
     return c, sd
 
 
+# ---- GGUF (docs/parakeet-gguf.md) read back with the independent reader of ggml_files.py ---------------
+def load_gguf(path):
+    """(Parakeet model with the file's weights (F16 widened), kv dict, {name: (ggml type, ne)})."""
+    _, kv, ts = ggml_files.read_gguf(path)
+    dec = lambda v: v.decode("utf-8") if isinstance(v, bytes) else ([dec(x) for x in v] if isinstance(v, list) else v)  # noqa: E731
+    kv = {k: dec(v) for k, v in kv.items()}
+    if kv.get("general.architecture") != "parakeet":
+        raise SystemExit(f"{path}: architecture {kv.get('general.architecture')!r}")
+    g = lambda k: kv["parakeet." + k]  # noqa: E731
+    c = dict(n_mels=g("n_mels"), d_model=g("d_model"), n_heads=g("n_heads"), n_layers=g("n_layers"),
+             ff_mult=g("ff_dim") // g("d_model"), conv_kernel=g("conv_kernel"), sub_factor=g("subsampling_factor"),
+             sub_channels=g("subsampling_channels"), pred_hidden=g("pred_hidden"), pred_layers=g("pred_layers"),
+             joint_hidden=g("joint_hidden"), vocab=g("n_vocab"), durations=list(kv.get("parakeet.durations", [])),
+             xscaling=bool(g("xscaling")), use_bias=bool(g("use_bias")), max_symbols=g("max_symbols"))
+    model = Parakeet(c)
+    sd = model.state_dict()
+    info = {}
+    with torch.no_grad():
+        for t in ts:
+            if t.name not in sd:
+                raise SystemExit(f"{path}: tensor {t.name} is not in the model")
+            shape = tuple(sd[t.name].shape)
+            ne = tuple(reversed(shape)) + (1,) * (4 - len(shape))
+            if t.ne != ne:
+                raise SystemExit(f"{path}: {t.name} ne {t.ne}, expected {ne}")
+            a = ggml_files.dequantize(t.type, bytes(t.data), t.nelem).reshape(shape)
+            sd[t.name].copy_(torch.from_numpy(a))
+            info[t.name] = (t.type, t.ne)
+    missing = [n for n in sd if n not in info and not n.endswith("num_batches_tracked")]
+    if missing:
+        raise SystemExit(f"{path}: missing tensors {missing[:5]}")
+    return model, kv, info
+
+
+def check_gguf(path, seed):
+    """A converted pk-mini-style file equals the hash model of `seed`: keys, tokens, tensors (F16 = rounded)."""
+    model, kv, info = load_gguf(path)
+    c = model.cfg
+    name = [k for k, v in CONFIGS.items() if v == c]
+    ref = Parakeet(c).init_hash(seed).state_dict()
+    n_f16 = 0
+    for n, (typ, _) in info.items():
+        want = ref[n].numpy()
+        if typ == ggml_files.F16:
+            want = want.astype(np.float16).astype(np.float32)
+            n_f16 += 1
+        if not np.array_equal(model.state_dict()[n].numpy(), want):
+            raise SystemExit(f"{path}: {n} differs from the hash of seed {seed}")
+    assert kv["tokenizer.ggml.tokens"] == vocabulary(c["vocab"]), "tokens differ"
+    assert kv["parakeet.blank_id"] == c["vocab"] and kv["parakeet.hop_length"] == HOP
+    assert kv["parakeet.model_type"] == ("tdt" if c["durations"] else "rnnt")
+    crc = kv["edgestt.crc32"]
+    _, _, ts = ggml_files.read_gguf(path)
+    assert list(crc) == [zlib.crc32(bytes(t.data)) & 0xFFFFFFFF for t in ts], "crc32 differ"
+    print(f"{path}: config {name or c}, {len(info)} tensors ({n_f16} F16) = hash(seed {seed}); keys, tokens, crc ok")
+    return model
+
+
 # ---- goldens ----------------------------------------------------------------------------------
 def read_wav(path):
     with wave.open(path, "rb") as w:
@@ -655,15 +711,17 @@ def run_model(model, samples, dtype):
 
 
 @torch.no_grad()
-def write_goldens(outdir, wav, seconds=3.0, seed=GOLDEN_SEED):
+def write_goldens(outdir, wav, seconds=3.0, seed=GOLDEN_SEED, model_path=None):
     os.makedirs(outdir, exist_ok=True)
     pcm = read_wav(wav)[: int(seconds * SR)]
     samples = pcm.astype(np.float64) / 32768.0
-    model = Parakeet(CONFIGS["pk-mini"]).init_hash(seed)
+    build = (lambda: Parakeet(CONFIGS["pk-mini"]).init_hash(seed)) if model_path is None \
+        else (lambda: load_gguf(model_path)[0])
+    model = build()
     c = model.cfg
     feats, L, e, tdt, tdt_gaps, rn, rn_gap = run_model(model, samples, torch.float64)
     # float32 re-run: same decisions?
-    m32 = Parakeet(CONFIGS["pk-mini"]).init_hash(seed)
+    m32 = build()
     _, _, e32, tdt32, _, rn32, _ = run_model(m32, samples, torch.float32)
     enc = e["layers"][-1]
     enc_err = float((e32["layers"][-1].double() - enc).abs().max() / enc.abs().max())
@@ -697,7 +755,8 @@ def write_goldens(outdir, wav, seconds=3.0, seed=GOLDEN_SEED):
 
     lines = []
     sha = hashlib.sha256(open(wav, "rb").read()).hexdigest()
-    lines.append(f"# parakeet_ref.py golden for pk-mini (hash weights, seed {seed}) on the first {seconds:g} s of "
+    src = f"pk-mini (hash weights, seed {seed})" if model_path is None else os.path.basename(model_path)
+    lines.append(f"# parakeet_ref.py golden for {src} on the first {seconds:g} s of "
                  f"{os.path.basename(wav)} (sha256 {sha})")
     lines.append("# regenerate: /usr/bin/python3 tests/reference/parakeet_ref.py --goldens tests/data/parakeet")
     lines.append("# format: KEY COUNT VALUE... ; floats %.9g of float32 values; computed in float64 "
@@ -929,7 +988,9 @@ def main():
     ap.add_argument("--config", default="pk-mini", choices=sorted(CONFIGS))
     ap.add_argument("--seed", type=int, default=None, help=f"default 0 (--goldens: {GOLDEN_SEED})")
     ap.add_argument("--check-nemo", metavar="FILE")
+    ap.add_argument("--check-gguf", metavar="FILE", help="a converted file equals the hash model of --seed")
     ap.add_argument("--goldens", metavar="DIR")
+    ap.add_argument("--model", metavar="FILE.gguf", help="--goldens from a Parakeet GGUF instead of the hash model")
     ap.add_argument("--wav", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "jfk.wav"))
     ap.add_argument("--self-test", action="store_true")
     a = ap.parse_args()
@@ -942,8 +1003,11 @@ def main():
     if a.check_nemo:
         check_nemo(a.check_nemo, a.seed)
         did = True
+    if a.check_gguf:
+        check_gguf(a.check_gguf, a.seed or 0)
+        did = True
     if a.goldens:
-        write_goldens(a.goldens, a.wav, seed=GOLDEN_SEED if a.seed is None else a.seed)
+        write_goldens(a.goldens, a.wav, seed=GOLDEN_SEED if a.seed is None else a.seed, model_path=a.model)
         did = True
     if a.self_test:
         self_test(a.wav)
