@@ -428,7 +428,7 @@ static size_t gemm_need(const est_pk_linear *L, int m) {
 }
 
 /* Reserve every buffer (measuring arena: only count). */
-static int plan_state(est_arena *a, const est_pk_model *m, size_t max_samples, est_pk_state *s) {
+static int plan_state(est_arena *a, const est_pk_model *m, size_t max_samples, int n_threads, est_pk_state *s) {
     const est_pk_hparams *hp = &m->hp;
     const int tf = est_pk_n_feat_frames(m, max_samples);
     if (tf < 1) return EDGESTT_E_LIMIT;
@@ -457,7 +457,10 @@ static int plan_state(est_arena *a, const est_pk_model *m, size_t max_samples, e
     if (!st) st = est_arena_array(a, hid, F, (void **)&s->hid);
     if (!st) st = est_arena_array(a, pe, F, (void **)&s->pe);
     if (!st) st = est_arena_array(a, pe, F, (void **)&s->p);
-    if (!st) st = est_arena_array(a, (size_t)t, F, (void **)&s->scores);
+    /* per-thread attention scratch: scores [max_t] and (q+u), (q+v) [2 d] */
+    s->n_threads = n_threads;
+    s->scr_stride = (size_t)t + 2 * (size_t)d;
+    if (!st) st = est_arena_array(a, (size_t)n_threads * s->scr_stride, F, (void **)&s->scores);
     if (!st) st = est_arena_array(a, (size_t)t * (size_t)hp->joint_hidden, F, (void **)&s->encp);
     if (!st) st = est_arena_array(a, (size_t)hp->pred_layers * (size_t)hp->pred_hidden, F, (void **)&s->h);
     if (!st) st = est_arena_array(a, (size_t)hp->pred_layers * (size_t)hp->pred_hidden, F, (void **)&s->c);
@@ -489,24 +492,27 @@ static int plan_state(est_arena *a, const est_pk_model *m, size_t max_samples, e
     return st;
 }
 
-int est_pk_state_size(const est_pk_model *m, size_t max_samples, size_t *bytes) {
-    if (!m || !bytes) return EDGESTT_E_INVALID_ARG;
+int est_pk_state_size(const est_pk_model *m, size_t max_samples, int n_threads, size_t *bytes) {
+    if (!m || !bytes || n_threads < 1 || n_threads > 1024) return EDGESTT_E_INVALID_ARG;
     est_arena a;
     est_pk_state s;
     est_arena_init_measure(&a);
-    int st = plan_state(&a, m, max_samples, &s);
+    int st = plan_state(&a, m, max_samples, n_threads, &s);
     if (st) return st;
     *bytes = est_arena_required(&a);
     return EDGESTT_OK;
 }
 
-int est_pk_state_init(est_pk_state *s, const est_pk_model *m, size_t max_samples, void *mem, size_t mem_size) {
+int est_pk_state_init(est_pk_state *s, const est_pk_model *m, size_t max_samples, est_pool *pool, void *mem,
+                      size_t mem_size) {
     if (!s || !m) return EDGESTT_E_INVALID_ARG;
     memset(s, 0, sizeof *s);
     est_arena_init(&s->arena, mem, mem ? mem_size : 0);
-    int st = plan_state(&s->arena, m, max_samples, s);
+    const int nth = pool ? est_pool_threads(pool) : 1;
+    int st = plan_state(&s->arena, m, max_samples, nth < 1 ? 1 : nth, s);
     if (st) return st;
     s->m = m;
+    s->pool = pool;
     return EDGESTT_OK;
 }
 
@@ -516,7 +522,7 @@ static int lin(const est_pk_state *s, const est_pk_linear *L, const float *x, si
     est_gemm_op op = {0};
     op.type = L->type, op.m = m, op.n = L->n, op.k = L->k, op.w = L->w, op.w_stride = L->stride;
     op.x = x, op.ldx = ldx, op.bias = L->b, op.y = y, op.ldy = ldy;
-    return est_gemm(s->m->kt, NULL, &op, s->gemm_scratch, s->gemm_scratch_size);
+    return est_gemm(s->m->kt, s->pool, &op, s->gemm_scratch, s->gemm_scratch_size);
 }
 
 /* ================================================================ front end ================ */
@@ -618,33 +624,50 @@ static int ff_block(est_pk_state *s, const est_pk_norm *nm, const est_pk_linear 
     return EDGESTT_OK;
 }
 
+typedef struct att_job {
+    est_pk_state *s;
+    const est_pk_layer *L;
+    int t;
+} att_job;
+
+/* Attention rows of a share of the (head, row) pairs; task i uses thread scratch i. */
+static void att_task(void *ctx, int task, int n_tasks) {
+    const att_job *j = ctx;
+    est_pk_state *s = j->s;
+    const est_pk_layer *L = j->L;
+    const est_kernels *kt = s->m->kt;
+    const int t = j->t, d = s->m->hp.d_model, H = s->m->hp.n_heads, dk = d / H;
+    const int64_t n_pairs = (int64_t)H * t, p0 = n_pairs * task / n_tasks, p1 = n_pairs * (task + 1) / n_tasks;
+    float *scores = s->scores + (size_t)task * s->scr_stride, *qu = scores + t, *qv = qu + d;
+    const float scale = 1.0f / sqrtf((float)dk);
+    for (int64_t pi = p0; pi < p1; pi++) {
+        const int h = (int)(pi / t), i = (int)(pi % t);
+        const size_t ho = (size_t)h * (size_t)dk;
+        const float *qi = s->q + (size_t)i * d + ho;
+        for (int k = 0; k < dk; k++) qu[k] = qi[k] + L->pos_u[ho + k], qv[k] = qi[k] + L->pos_v[ho + k];
+        /* score(i, j) = (q+u).k_j + (q+v).p[T-1-i+j]  (rel_shift: relative position i - j) */
+        for (int jj = 0; jj < t; jj++)
+            scores[jj] = kt->dot(qu, s->k + (size_t)jj * d + ho, dk) + kt->dot(qv, s->p + (size_t)(t - 1 - i + jj) * d + ho, dk);
+        kt->softmax(scores, t, scale);
+        float *o = s->att + (size_t)i * d + ho;
+        memset(o, 0, (size_t)dk * sizeof(float));
+        for (int jj = 0; jj < t; jj++) kt->axpy(o, scores[jj], s->v + (size_t)jj * d + ho, dk);
+    }
+}
+
 /* Relative-position multi-head self-attention: x += Wo attn(LN(x)). */
 static int att_block(est_pk_state *s, const est_pk_layer *L, int t) {
     const est_kernels *kt = s->m->kt;
-    const int d = s->m->hp.d_model, H = s->m->hp.n_heads, dk = d / H, np = 2 * t - 1;
+    const int d = s->m->hp.d_model, np = 2 * t - 1;
     for (int i = 0; i < t; i++) kt->layer_norm(s->ln + (size_t)i * d, s->x + (size_t)i * d, L->ln_att.g, L->ln_att.b, d, LN_EPS);
     int st = lin(s, &L->q, s->ln, (size_t)d, t, s->q, (size_t)d);
     if (!st) st = lin(s, &L->k, s->ln, (size_t)d, t, s->k, (size_t)d);
     if (!st) st = lin(s, &L->v, s->ln, (size_t)d, t, s->v, (size_t)d);
     if (!st) st = lin(s, &L->pos, s->pe, (size_t)d, np, s->p, (size_t)d);
     if (st) return st;
-    const float scale = 1.0f / sqrtf((float)dk);
-    float *qu = s->ln, *qv = s->ln + d; /* LN output is no longer needed: two rows of scratch */
-    for (int h = 0; h < H; h++) {
-        const size_t ho = (size_t)h * (size_t)dk;
-        for (int i = 0; i < t; i++) {
-            const float *qi = s->q + (size_t)i * d + ho;
-            for (int j = 0; j < dk; j++) qu[j] = qi[j] + L->pos_u[ho + j], qv[j] = qi[j] + L->pos_v[ho + j];
-            /* score(i, j) = (q+u).k_j + (q+v).p[T-1-i+j]  (rel_shift: relative position i - j) */
-            for (int j = 0; j < t; j++)
-                s->scores[j] = kt->dot(qu, s->k + (size_t)j * d + ho, dk) +
-                               kt->dot(qv, s->p + (size_t)(t - 1 - i + j) * d + ho, dk);
-            kt->softmax(s->scores, t, scale);
-            float *o = s->att + (size_t)i * d + ho;
-            memset(o, 0, (size_t)dk * sizeof(float));
-            for (int j = 0; j < t; j++) kt->axpy(o, s->scores[j], s->v + (size_t)j * d + ho, dk);
-        }
-    }
+    att_job j = {s, L, t};
+    if (s->pool && s->n_threads > 1 && (int64_t)t * t * d >= (1 << 16)) est_pool_run(s->pool, att_task, &j, s->n_threads);
+    else att_task(&j, 0, 1);
     st = lin(s, &L->o, s->att, (size_t)d, t, s->q, (size_t)d);
     if (st) return st;
     add_scaled(s->x, s->q, (size_t)t * (size_t)d, 1.0f);

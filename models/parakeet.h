@@ -95,7 +95,10 @@ typedef struct est_pk_state {
     float *ln, *q, *k, *v, *att;  /* [max_t][d] */
     float *hid;                   /* [max_t][max(d_ff, 2d)] */
     float *pe, *p;                /* [2 max_t - 1][d] */
-    float *scores;                /* [max_t] */
+    float *scores;                /* [n_threads][scr_stride]: scores [max_t], (q+u) [d], (q+v) [d] */
+    size_t scr_stride;
+    int n_threads;                /* planned for; the pool's threads (1 without a pool) */
+    est_pool *pool;               /* NULL: the calling thread only */
     float *encp;                  /* [max_t][J] joint.enc projection */
     float *h, *c;                 /* [pred_layers][P] predictor state */
     float *g, *gates, *predp;     /* [P], [2][4P] (ih, hh products), [J] */
@@ -106,10 +109,12 @@ typedef struct est_pk_state {
     size_t gemm_scratch_size;
 } est_pk_state;
 
-/* Bytes of a state for up to max_samples (measured with the placing code). */
-EST_HIDDEN int est_pk_state_size(const est_pk_model *m, size_t max_samples, size_t *bytes);
-EST_HIDDEN int est_pk_state_init(est_pk_state *s, const est_pk_model *m, size_t max_samples, void *mem,
-                                 size_t mem_size);
+/* Bytes of a state for up to max_samples run on n_threads (measured with the placing code). */
+EST_HIDDEN int est_pk_state_size(const est_pk_model *m, size_t max_samples, int n_threads, size_t *bytes);
+/* Place a state; pool (NULL = calling thread only) runs the products and attention, the block
+ * must be planned for est_pool_threads(pool) threads. */
+EST_HIDDEN int est_pk_state_init(est_pk_state *s, const est_pk_model *m, size_t max_samples, est_pool *pool,
+                                 void *mem, size_t mem_size);
 
 /* Normalised log-mel features of samples into s->feat ([n_mels] rows of s->max_tf floats): *n_frames
  * = n // hop + 1 columns as NeMo's tensor, of which the first *n_valid = n // hop are valid (the

@@ -397,10 +397,10 @@ static int mini_open_t(mini *x, int rnnt, int wtype, const est_kernels *kt, size
     x->mem = malloc(need);
     st = est_pk_open(x->img, x->size, kt, x->mem, need, &x->m, diag);
     if (st) return st;
-    st = est_pk_state_size(x->m, max_samples, &need);
+    st = est_pk_state_size(x->m, max_samples, 1, &need);
     if (st) return st;
     x->smem = malloc(need);
-    return est_pk_state_init(&x->s, x->m, max_samples, x->smem, need);
+    return est_pk_state_init(&x->s, x->m, max_samples, NULL, x->smem, need);
 }
 
 static int mini_open(mini *x, int rnnt, size_t max_samples, edgestt_diag *diag) {
@@ -666,10 +666,10 @@ TEST(pk_state_nomem) {
     int st = mini_open(&x, 0, 8000, &diag);
     CHECKF(st == 0, "open: %d %s", st, diag.msg);
     size_t need = 0;
-    CHECK_ST(est_pk_state_size(x.m, 8000, &need), EDGESTT_OK);
+    CHECK_ST(est_pk_state_size(x.m, 8000, 1, &need), EDGESTT_OK);
     est_pk_state s2;
-    for (size_t sz = 0; sz < need; sz += need / 7 + 1) CHECK_ST(est_pk_state_init(&s2, x.m, 8000, x.smem, sz), EDGESTT_E_NOMEM);
-    CHECK_ST(est_pk_state_init(&s2, x.m, 8000, x.smem, need), EDGESTT_OK);
+    for (size_t sz = 0; sz < need; sz += need / 7 + 1) CHECK_ST(est_pk_state_init(&s2, x.m, 8000, NULL, x.smem, sz), EDGESTT_E_NOMEM);
+    CHECK_ST(est_pk_state_init(&s2, x.m, 8000, NULL, x.smem, need), EDGESTT_OK);
     mini_free(&x);
 }
 
@@ -720,4 +720,46 @@ TEST(pk_mini_quant) {
     }
     free(ge);
     free(pcm);
+}
+
+/* A 3-thread pool (products and attention split) gives bit-identical encoder output and tokens. */
+TEST(pk_mini_threads) {
+    size_t n = 0;
+    float *pcm = load_wav("jfk.wav", &n);
+    CHECK(pcm && n > 48000);
+    n = 48000;
+    mini x;
+    edgestt_diag diag = {0};
+    int st = mini_open(&x, 0, n, &diag);
+    CHECKF(st == 0, "open: %d %s", st, diag.msg);
+    static float serial[38 * 64];
+    int32_t tok1[256], tok2[256];
+    int tf = 0, len = 0, t = 0, n1 = 0, n2 = 0;
+    CHECK_ST(est_pk_features(&x.s, pcm, n, &tf, &len), EDGESTT_OK);
+    CHECK_ST(est_pk_encode(&x.s, len, &t, NULL), EDGESTT_OK);
+    CHECK(t == 38);
+    memcpy(serial, x.s.x, sizeof serial);
+    CHECK_ST(est_pk_project_enc(&x.s, t), EDGESTT_OK);
+    CHECK_ST(est_pk_greedy(&x.s, t, tok1, NULL, NULL, 256, &n1), EDGESTT_OK);
+    void *pmem = malloc(est_pool_size(3));
+    est_pool *pool = NULL;
+    CHECK_ST(est_pool_init(&pool, pmem, est_pool_size(3), 3), EDGESTT_OK);
+    size_t need = 0;
+    CHECK_ST(est_pk_state_size(x.m, n, 3, &need), EDGESTT_OK);
+    void *smem = malloc(need);
+    est_pk_state s3;
+    CHECK_ST(est_pk_state_init(&s3, x.m, n, pool, smem, need), EDGESTT_OK);
+    const uint64_t a0 = est_test_alloc_calls();
+    CHECK_ST(est_pk_features(&s3, pcm, n, &tf, &len), EDGESTT_OK);
+    CHECK_ST(est_pk_encode(&s3, len, &t, NULL), EDGESTT_OK);
+    CHECK_ST(est_pk_project_enc(&s3, t), EDGESTT_OK);
+    CHECK_ST(est_pk_greedy(&s3, t, tok2, NULL, NULL, 256, &n2), EDGESTT_OK);
+    CHECK(est_test_alloc_calls() == a0);
+    CHECK(memcmp(serial, s3.x, sizeof serial) == 0);
+    CHECK(n1 == n2 && memcmp(tok1, tok2, (size_t)n1 * sizeof(int32_t)) == 0);
+    est_pool_destroy(pool);
+    free(pmem);
+    free(smem);
+    free(pcm);
+    mini_free(&x);
 }
