@@ -409,35 +409,55 @@ def joint(model, f, g):
     return j.joint_net(j.enc(f) + j.pred(g))
 
 
-def greedy_tdt(model, enc, n_valid):
-    """GreedyTDTInfer._greedy_decode. -> list of (token, frame, duration), min top1-top2 gaps (token, duration)."""
+def greedy_tdt(model, enc, n_valid, rule="batch"):
+    """Greedy TDT. rule "batch": NeMo's default strategy greedy_batch (transducer_decoding/tdt_label_looping.py
+    torch_impl): a blank with duration 0 advances 1 frame; after max_symbols labels at one frame with time not
+    advanced, time advances by 1.  rule "single": GreedyTDTInfer._greedy_decode (strategy greedy): every step
+    (blank or not) counts, and after max_symbols steps at a frame time advances by 1 more even when the last step
+    already moved it.  The two differ only in that last case.
+    -> list of (token, frame, duration), min top1-top2 gaps (token logits, duration log-probs)."""
     V, durs, maxs = model.cfg["vocab"], model.cfg["durations"], model.cfg["max_symbols"]
-    D = len(durs)
-    hyp, last, state = [], None, None
+    hyp, state = [], None
     g, st = pred_step(model, None, None)
     gaps = [math.inf, math.inf]
+
+    def step(t):
+        logits = joint(model, enc[t], g)
+        tok_l, dur_l = logits[:V + 1], torch.log_softmax(logits[V + 1:], -1)
+        top, dtop = torch.topk(tok_l, 2).values, torch.topk(dur_l, 2).values
+        gaps[0] = min(gaps[0], float(top[0] - top[1]))
+        gaps[1] = min(gaps[1], float(dtop[0] - dtop[1]))
+        return int(torch.argmax(tok_l)), durs[int(torch.argmax(dur_l))]
+
     t = 0
+    if rule == "single":
+        while t < n_valid:
+            n, need = 0, True
+            while need and n < maxs:
+                k, skip = step(t)
+                if k != V:
+                    hyp.append((k, t, skip))
+                    state = st
+                    g, st = pred_step(model, k, state)
+                n += 1
+                t += skip
+                need = skip == 0
+            if n == maxs:
+                t += 1
+        return hyp, gaps
+    run_t, run_n = -1, 0                 # frame of the last label and how many labels it has
     while t < n_valid:
-        n = 0
-        need = True
-        while need and n < maxs:
-            logits = joint(model, enc[t], g)
-            tok_l, dur_l = logits[:V + 1], torch.log_softmax(logits[V + 1:], -1)
-            k = int(torch.argmax(tok_l))
-            dk = int(torch.argmax(dur_l))
-            gaps[0] = min(gaps[0], float(torch.topk(tok_l, 2).values[0] - torch.topk(tok_l, 2).values[1]))
-            gaps[1] = min(gaps[1], float(torch.topk(dur_l, 2).values[0] - torch.topk(dur_l, 2).values[1]))
-            skip = durs[dk]
-            if k != V:
-                hyp.append((k, t, skip))
-                state = st
-                g, st = pred_step(model, k, state)
-            n += 1
-            t += skip
-            need = skip == 0
-        if n == maxs:
+        k, skip = step(t)
+        if k == V:
+            t += max(skip, 1)
+            continue
+        hyp.append((k, t, skip))
+        run_n = run_n + 1 if run_t == t else 1
+        run_t = t
+        g, st = pred_step(model, k, st)
+        t += skip
+        if run_n >= maxs and run_t == t:
             t += 1
-    assert D == len(durs)
     return hyp, gaps
 
 
@@ -705,9 +725,10 @@ def run_model(model, samples, dtype):
         feats32 = feats.to(torch.float32).to(dtype)          # the encoder runs on the golden (f32) features
         e = encode(m, feats32, L)
         enc = e["layers"][-1]
-        tdt, tdt_gaps = greedy_tdt(m, enc, e["n_valid"])
+        tdt, tdt_gaps = greedy_tdt(m, enc, e["n_valid"], "batch")
+        tdt_single, _ = greedy_tdt(m, enc, e["n_valid"], "single")
         rn, rn_gap = greedy_rnnt(m, enc, e["n_valid"])
-    return feats, L, e, tdt, tdt_gaps, rn, rn_gap
+    return feats, L, e, tdt, tdt_gaps, rn, rn_gap, tdt_single
 
 
 @torch.no_grad()
@@ -719,10 +740,10 @@ def write_goldens(outdir, wav, seconds=3.0, seed=GOLDEN_SEED, model_path=None):
         else (lambda: load_gguf(model_path)[0])
     model = build()
     c = model.cfg
-    feats, L, e, tdt, tdt_gaps, rn, rn_gap = run_model(model, samples, torch.float64)
+    feats, L, e, tdt, tdt_gaps, rn, rn_gap, tdt_single = run_model(model, samples, torch.float64)
     # float32 re-run: same decisions?
     m32 = build()
-    _, _, e32, tdt32, _, rn32, _ = run_model(m32, samples, torch.float32)
+    _, _, e32, tdt32, _, rn32, _, _ = run_model(m32, samples, torch.float32)
     enc = e["layers"][-1]
     enc_err = float((e32["layers"][-1].double() - enc).abs().max() / enc.abs().max())
 
@@ -793,11 +814,13 @@ def write_goldens(outdir, wav, seconds=3.0, seed=GOLDEN_SEED, model_path=None):
     for i, t in enumerate(ts):
         for u in range(len(gs)):
             kv(f"joint.t{t}.u{u}", joints[i][u].numpy(), f9)
-    lines.append("# tdt.*: GreedyTDTInfer; tokens, their frames, their durations")
+    lines.append("# tdt.*: greedy TDT as NeMo's default strategy greedy_batch (label looping); tokens, frames, durations;"
+                 " tdt.single_same: 1 if strategy greedy (GreedyTDTInfer._greedy_decode) gives the same path")
     kv("tdt.tokens", [h[0] for h in tdt])
     kv("tdt.frames", [h[1] for h in tdt])
     kv("tdt.durations", [h[2] for h in tdt])
     kv("tdt.min_gaps", tdt_gaps, lambda v: "%.9g" % v)
+    kv("tdt.single_same", [int(tdt_single == tdt)])
     lines.append("# tdt.min_gaps: smallest top1-top2 gap of the token logits and of the duration log-probs "
                  "along the path")
     lines.append("# rnnt.*: GreedyRNNTInfer on pk-mini-rnnt (same weights, joint_net.2 = the first V+1 rows)")
@@ -978,7 +1001,34 @@ def self_test(wav):
         jr = sd["joint.joint_net.2.weight"].numpy() @ jr + sd["joint.joint_net.2.bias"].numpy()
         assert np.abs(jl - jr).max() < 1e-12
     print("predictor and joint vs numpy: ok")
-    # TDT greedy on scripted logits: max_symbols rule (+1 after max_symbols even when the last skip > 0)
+    # TDT greedy rules on scripted joint outputs (pred_step/joint replaced; V = 32, durations 0..4, max_symbols 10)
+
+    real = (globals()["joint"], globals()["pred_step"])
+
+    def scripted(seq, n_frames, rule):
+        it = iter(seq)
+
+        def fake_joint(_m, _f, _g):
+            k, d = next(it)
+            v = torch.zeros(33 + 5, dtype=torch.float64)
+            v[k], v[33 + d] = 1.0, 1.0
+            return v
+        globals()["joint"], globals()["pred_step"] = fake_joint, (lambda _m, _k, _s: (None, None))
+        try:
+            return [(h[0], h[1]) for h in greedy_tdt(m, [None] * n_frames, n_frames, rule)[0]]
+        finally:
+            globals()["joint"], globals()["pred_step"] = real
+    # 9 labels with d 0, the 10th with d 2 at frame 0, then a label at the next frame visited
+    seq = [(1, 0)] * 9 + [(2, 2)] + [(3, 1)] * 5
+    assert scripted(seq, 4, "batch") == [(1, 0)] * 9 + [(2, 0), (3, 2), (3, 3)]
+    assert scripted(seq, 4, "single") == [(1, 0)] * 9 + [(2, 0), (3, 3)]
+    # blank with duration 0 advances one frame; 10 labels with d 0 force the next frame
+    seq = [(32, 0), (5, 0)] + [(6, 0)] * 9 + [(7, 1), (32, 4)]
+    want = [(5, 1)] + [(6, 1)] * 9 + [(7, 2)]
+    assert scripted(seq, 5, "batch") == want
+    # (strategy greedy re-evaluates the blank/d 0 frame until max_symbols steps: the same result 10 times)
+    assert scripted([(32, 0)] * 9 + seq, 5, "single") == want
+    print("greedy TDT rules (scripted): ok")
     print("self-test passed")
 
 
