@@ -578,9 +578,11 @@ def write_nemo(path, config_name, seed):
     pieces = vocabulary(c["vocab"])
     members = []
     members.append(("model_config.yaml", yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True).encode()))
-    buf = io.BytesIO()
-    torch.save(sd, buf)
-    members.append(("model_weights.ckpt", buf.getvalue()))
+    ckpt = path + ".ckpt.tmp"             # on disk, not in memory: the 0.6b state dict is 2.4 GB
+    with open(ckpt, "wb") as f:           # a file object: the zip's record prefix is "archive", not the name
+        torch.save(sd, f)
+    del sd
+    members.append(("model_weights.ckpt", ckpt))
     members.append((f"{prefix}_tokenizer.model", spm_model_bytes(pieces)))
     members.append((f"{prefix}_tokenizer.vocab",
                     "".join(f"{p}\t{0.0 if i == 0 else -float(i)}\n" for i, p in enumerate(pieces)).encode()))
@@ -588,8 +590,15 @@ def write_nemo(path, config_name, seed):
     with tarfile.open(path, "w") as tar:        # NeMo writes an uncompressed tar with ./ names
         for name, data in members:
             ti = tarfile.TarInfo("./" + name)
-            ti.size, ti.mtime, ti.mode = len(data), 0, 0o644
-            tar.addfile(ti, io.BytesIO(data))
+            ti.mtime, ti.mode = 0, 0o644
+            if isinstance(data, str):
+                ti.size = os.path.getsize(data)
+                with open(data, "rb") as f:
+                    tar.addfile(ti, f)
+            else:
+                ti.size = len(data)
+                tar.addfile(ti, io.BytesIO(data))
+    os.remove(ckpt)
     return model
 
 
