@@ -836,6 +836,12 @@ def write_goldens(outdir, wav, seconds=3.0, seed=GOLDEN_SEED, model_path=None):
     kv("rnnt.tokens", [h[0] for h in rn])
     kv("rnnt.frames", [h[1] for h in rn])
     kv("rnnt.min_gap", [rn_gap], lambda v: "%.9g" % v)
+    if model_path is None:
+        lines.append("# wcrc.<tensor>: zlib crc32 of the tensor's float32 little-endian bytes (PyTorch row-major) in the"
+                     " hash model: a C generator of pk-mini checks its weights bit-exactly against these")
+        for n, t in Parakeet(CONFIGS["pk-mini"]).init_hash(seed).state_dict().items():
+            if t.is_floating_point():
+                kv("wcrc." + n, [zlib.crc32(t.numpy().astype("<f4").tobytes()) & 0xFFFFFFFF])
     same = (tdt32 == tdt) and (rn32 == rn)
     kv("check.float32_same_tokens", [int(same)])
     kv("check.float32_enc_rel_err", [enc_err], lambda v: "%.3g" % v)
