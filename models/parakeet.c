@@ -856,3 +856,61 @@ int est_pk_greedy(est_pk_state *s, int t_end, int32_t *tokens, int32_t *frames, 
     *n = cnt;
     return EDGESTT_OK;
 }
+
+/* ================================================================ text ===================== */
+
+int est_pk_piece(const est_pk_model *m, int id, const char **s, size_t *len) {
+    if (!m->tokens || id < 0 || (uint64_t)id >= m->n_tokens) return EDGESTT_E_INVALID_ARG;
+    const uint8_t *p = m->tokens;
+    const char *str = NULL;
+    uint64_t n = 0;
+    for (int i = 0; i <= id; i++)
+        if (!est_gguf_next_str(&p, m->image_end, &str, &n)) return EDGESTT_E_FORMAT;
+    *s = str;
+    *len = (size_t)n;
+    return EDGESTT_OK;
+}
+
+/* Value of a byte piece "<0xNN>", or -1. */
+static int byte_piece(const char *s, size_t n) {
+    if (n != 6 || s[0] != '<' || s[1] != '0' || s[2] != 'x' || s[5] != '>') return -1;
+    int v = 0;
+    for (int i = 3; i < 5; i++) {
+        const char c = s[i];
+        const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+int est_pk_detokenize(const est_pk_model *m, const int32_t *ids, int n, char *out, size_t cap, size_t *len) {
+    if ((n && !ids) || (cap && !out) || !len) return EDGESTT_E_INVALID_ARG;
+    size_t w = 0;
+    for (int i = 0; i < n; i++) {
+        const char *s;
+        size_t sl;
+        if (ids[i] == m->hp.n_vocab) continue; /* blank */
+        int st = est_pk_piece(m, ids[i], &s, &sl);
+        if (st) return st;
+        const int b = byte_piece(s, sl);
+        for (size_t k = 0; k < sl; k++) {
+            char c;
+            if (b >= 0) {
+                c = (char)b;
+                k = sl;
+            } else if (k + 2 < sl && (uint8_t)s[k] == 0xE2 && (uint8_t)s[k + 1] == 0x96 && (uint8_t)s[k + 2] == 0x81) {
+                k += 2; /* U+2581 word boundary */
+                if (w == 0) continue; /* no leading space */
+                c = ' ';
+            } else {
+                c = s[k];
+            }
+            if (w + 1 < cap) out[w] = c;
+            w++;
+        }
+    }
+    if (cap) out[w < cap ? w : cap - 1] = 0;
+    *len = w;
+    return w < cap ? EDGESTT_OK : EDGESTT_E_NOMEM;
+}

@@ -137,4 +137,12 @@ EST_HIDDEN void est_pk_joint(est_pk_state *s, int t);
 EST_HIDDEN int est_pk_greedy(est_pk_state *s, int t, int32_t *tokens, int32_t *frames, int32_t *durs,
                              int cap, int *n);
 
+/* Piece id of the SentencePiece vocabulary (bytes in the image, not NUL-terminated). */
+EST_HIDDEN int est_pk_piece(const est_pk_model *m, int id, const char **s, size_t *len);
+/* Text of token ids: pieces joined, U+2581 -> space (none at the start), "<0xNN>" -> that byte,
+ * blank skipped.  At most cap bytes incl. a NUL; *len = the full length; EDGESTT_E_NOMEM if out
+ * is short (it then holds a prefix). */
+EST_HIDDEN int est_pk_detokenize(const est_pk_model *m, const int32_t *ids, int n, char *out, size_t cap,
+                                 size_t *len);
+
 #endif

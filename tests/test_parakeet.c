@@ -271,8 +271,17 @@ static uint8_t *build_mini_t(uint32_t seed, int rnnt, const char *skip, const ch
     est_gguw_init(&w, mem_sink, &b);
     int nt = 0;
     for (int i = 0; i < l.n; i++) nt += !(skip && strcmp(l.t[i].name, skip) == 0);
-    est_gguw_header(&w, (uint64_t)nt, rnnt ? 3 : 4);
+    est_gguw_header(&w, (uint64_t)nt, rnnt ? 4 : 5);
     est_gguw_kv_str(&w, "general.architecture", arch, strlen(arch));
+    est_gguw_kv_arr(&w, "tokenizer.ggml.tokens", EST_GGUF_STRING, MINI_V);
+    for (int i = 0; i < MINI_V; i++) {
+        char piece[16];
+        if (i == 0) snprintf(piece, sizeof piece, "<unk>");
+        else if (i == 1) snprintf(piece, sizeof piece, "<0x41>");
+        else if (i < 16) snprintf(piece, sizeof piece, "\xe2\x96\x81%c", 'a' + i);
+        else snprintf(piece, sizeof piece, "%c%c", 'a' + i - 16, 'z' - (i - 16));
+        est_gguw_str(&w, piece, strlen(piece));
+    }
     est_gguw_kv_u32(&w, "general.alignment", 64);
     est_gguw_kv_u32(&w, "parakeet.max_symbols", 10);
     if (!rnnt) {
@@ -761,5 +770,26 @@ TEST(pk_mini_threads) {
     free(pmem);
     free(smem);
     free(pcm);
+    mini_free(&x);
+}
+
+/* SentencePiece text: word boundaries, byte pieces, blank skipped, short buffers. */
+TEST(pk_detokenize) {
+    mini x;
+    edgestt_diag diag = {0};
+    int st = mini_open(&x, 0, 1600, &diag);
+    CHECKF(st == 0, "open: %d %s", st, diag.msg);
+    const char *p;
+    size_t n;
+    CHECK_ST(est_pk_piece(x.m, 2, &p, &n), EDGESTT_OK);
+    CHECK(n == 4 && memcmp(p, "\xe2\x96\x81" "c", 4) == 0);
+    CHECK_ST(est_pk_piece(x.m, 32, &p, &n), EDGESTT_E_INVALID_ARG);
+    int32_t ids[] = {2, 16, 32, 3, 1, 17};
+    char out[64];
+    size_t len = 0;
+    CHECK_ST(est_pk_detokenize(x.m, ids, 6, out, sizeof out, &len), EDGESTT_OK);
+    CHECKF(strcmp(out, "caz dAby") == 0 && len == 8, "'%s' %zu", out, len);
+    CHECK_ST(est_pk_detokenize(x.m, ids, 6, out, 4, &len), EDGESTT_E_NOMEM);
+    CHECK(len == 8 && strcmp(out, "caz") == 0);
     mini_free(&x);
 }
