@@ -823,35 +823,34 @@ static int argmax(const float *x, int n) {
     return b;
 }
 
-/* Greedy decoding, NeMo's rules (docs/parakeet-gguf.md).  TDT: at frame t, n = 0; repeat { token,
- * duration d; emit and advance the predictor unless blank; n++; t += d } while d == 0 and
- * n < max_symbols; then t += 1 if n == max_symbols.  RNN-T: per frame, up to max_symbols tokens,
- * blank ends the frame. */
+/* Greedy decoding, NeMo's rules (docs/parakeet-gguf.md).  TDT as NeMo's default greedy_batch (label
+ * looping): token k and duration d at frame t; blank: t += max(d, 1); else emit and advance the
+ * predictor, run = consecutive labels at this frame, t += d, and t += 1 more when run reaches
+ * max_symbols with d == 0.  RNN-T: per frame up to max_symbols tokens, blank ends the frame. */
 int est_pk_greedy(est_pk_state *s, int t_end, int32_t *tokens, int32_t *frames, int32_t *durs, int cap, int *n) {
     const est_pk_hparams *hp = &s->m->hp;
     const int blank = hp->n_vocab, ms = hp->max_symbols;
     if (!n || t_end < 0 || t_end > s->max_t || cap < 0 || (cap && !tokens)) return EDGESTT_E_INVALID_ARG;
-    int cnt = 0;
+    int cnt = 0, run = 0, last_t = -1;
     est_pk_pred_reset(s);
     for (int t = 0; t < t_end;) {
-        int sym = 0, d = 1;
-        do {
-            est_pk_joint(s, t);
-            const int k = argmax(s->logits, hp->n_vocab + 1);
-            d = hp->n_dur ? hp->durations[argmax(s->logits + hp->n_vocab + 1, hp->n_dur)] : 0;
-            if (k == blank && !hp->n_dur) break; /* RNN-T: blank ends the frame */
-            if (k != blank) {
-                if (cnt >= cap) return EDGESTT_E_LIMIT;
-                tokens[cnt] = k;
-                if (frames) frames[cnt] = t;
-                if (durs) durs[cnt] = d;
-                cnt++;
-                est_pk_pred_step(s, k);
-            }
-            sym++;
-            t += d;
-        } while (d == 0 && sym < ms);
-        if (!hp->n_dur || sym == ms) t += 1;
+        est_pk_joint(s, t);
+        const int k = argmax(s->logits, hp->n_vocab + 1);
+        const int d = hp->n_dur ? hp->durations[argmax(s->logits + hp->n_vocab + 1, hp->n_dur)] : 0;
+        if (k == blank) {
+            t += d > 0 && hp->n_dur ? d : 1;
+            continue;
+        }
+        if (cnt >= cap) return EDGESTT_E_LIMIT;
+        tokens[cnt] = k;
+        if (frames) frames[cnt] = t;
+        if (durs) durs[cnt] = d;
+        cnt++;
+        est_pk_pred_step(s, k);
+        run = last_t == t ? run + 1 : 1;
+        last_t = t;
+        t += d;
+        if (run >= ms && d == 0) t += 1;
     }
     *n = cnt;
     return EDGESTT_OK;

@@ -793,3 +793,31 @@ TEST(pk_detokenize) {
     CHECK(len == 8 && strcmp(out, "caz") == 0);
     mini_free(&x);
 }
+
+/* The generator's pk-mini weights are bit-exact: every tensor's CRC-32 equals the golden's wcrc.<name>. */
+TEST(pk_mini_weights_crc) {
+    static pk_list l;
+    mini_tensors(&l, 0);
+    float *fb = golden_f32("pk-mini.fb.f32", (size_t)MINI_MELS * 257), *win = golden_f32("pk-mini.window.f32", 400);
+    CHECK(fb && win);
+    int checked = 0;
+    for (int i = 0; i < l.n; i++) {
+        const pk_tensor *t = &l.t[i];
+        char key[160];
+        double want;
+        snprintf(key, sizeof key, "wcrc.%s", t->name);
+        CHECKF(pk_gold(key, &want, 1) == 1, "no %s in the golden", key);
+        const size_t n = (size_t)nelem(t);
+        float *v = malloc(n * sizeof(float));
+        if (strcmp(t->name, "preprocessor.featurizer.fb") == 0) memcpy(v, fb, n * 4);
+        else if (strcmp(t->name, "preprocessor.featurizer.window") == 0) memcpy(v, win, n * 4);
+        else hash_fill(t, mini_seed(), v);
+        const uint32_t got = est_crc32(0, v, n * 4);
+        free(v);
+        CHECKF(got == (uint32_t)want, "%s: crc %u, golden %u", t->name, got, (uint32_t)want);
+        checked++;
+    }
+    CHECK(checked == l.n);
+    free(fb);
+    free(win);
+}
