@@ -5,8 +5,9 @@
  * are checked against hyper-parameters derived from the tensors themselves (d_model from the
  * layer norms, vocabulary from the embedding, ...) plus the few keys only the file can say
  * (heads come from pos_bias_u's shape, durations and front-end numbers from parakeet.* keys).
- * Small parameters (norms, biases, convolution kernels, filter bank, embedding) must be F32;
- * linear layers may be F32, F16, Q8_0 or Q4_0 (est_gemm).  Activations are channels-last f32 in
+ * Small parameters (norms, biases, convolution kernels, filter bank) must be F32; linear layers
+ * and the predictor's embedding may be F32, F16, Q8_0 or Q4_0 (est_gemm; embedding rows are
+ * dequantized when fed).  Activations are channels-last f32 in
  * the state's one block; no allocation after init.
  */
 #include <math.h>
@@ -278,7 +279,11 @@ static int bind_all(const est_gguf *g, est_pk_model *m, edgestt_diag *diag) {
         if (!st) st = bind_norm(g, P_("norm_out"), d, &L->ln_out, diag);
 #undef P_
     }
-    if (!st) st = bind_vec(g, "decoder.prediction.embed.weight", (int64_t)(hp->n_vocab + 1) * P, 1, &m->embed, NULL, diag);
+    if (!st) { /* the embedding as a "linear" [V + 1][P] table: any kernel type, rows dequantized when fed */
+        est_pk_linear e;
+        st = bind_lin(g, "decoder.prediction.embed", hp->n_vocab + 1, P, 0, &e, diag);
+        m->embed = e.w, m->embed_type = e.type, m->embed_stride = e.stride;
+    }
     for (int l = 0; l < hp->pred_layers && !st; l++) {
         est_fmt(name, sizeof name, "decoder.prediction.dec_rnn.lstm.weight_ih_l%d", l);
         char pre[96];
@@ -465,6 +470,7 @@ static int plan_state(est_arena *a, const est_pk_model *m, size_t max_samples, i
     if (!st) st = est_arena_array(a, (size_t)hp->pred_layers * (size_t)hp->pred_hidden, F, (void **)&s->h);
     if (!st) st = est_arena_array(a, (size_t)hp->pred_layers * (size_t)hp->pred_hidden, F, (void **)&s->c);
     if (!st) st = est_arena_array(a, (size_t)hp->pred_hidden, F, (void **)&s->g);
+    if (!st) st = est_arena_array(a, (size_t)hp->pred_hidden, F, (void **)&s->emb);
     if (!st) st = est_arena_array(a, 8 * (size_t)hp->pred_hidden, F, (void **)&s->gates);
     if (!st) st = est_arena_array(a, (size_t)hp->joint_hidden, F, (void **)&s->predp);
     if (!st) st = est_arena_array(a, (size_t)hp->joint_hidden, F, (void **)&s->jh);
@@ -802,7 +808,9 @@ void est_pk_pred_step(est_pk_state *s, int token) {
         lstm_step(s, NULL);
         return;
     }
-    lstm_step(s, s->m->embed + (size_t)token * (size_t)hp->pred_hidden);
+    const uint8_t *row = (const uint8_t *)s->m->embed + (size_t)token * s->m->embed_stride;
+    est_dequantize_row(s->m->embed_type, row, s->emb, hp->pred_hidden);
+    lstm_step(s, s->emb);
 }
 
 void est_pk_joint(est_pk_state *s, int t) {

@@ -65,7 +65,9 @@ typedef struct est_pk_model {
     est_pk_linear sub3, sub6;     /* pointwise [C][C] */
     est_pk_linear sub_out;        /* [d][C * ceil(n_mels / 8)] */
     est_pk_layer *layers;         /* [n_layers] */
-    const float *embed;           /* [n_vocab + 1][pred_hidden] */
+    const void *embed;            /* [n_vocab + 1][pred_hidden] of embed_type, rows embed_stride bytes */
+    int embed_type;
+    size_t embed_stride;
     est_pk_linear lstm_ih[EST_PK_MAX_LSTM], lstm_hh[EST_PK_MAX_LSTM]; /* [4P][P] with biases */
     est_pk_linear joint_enc, joint_pred, joint_out; /* [J][d], [J][P], [V + 1 + n_dur][J] */
     const uint8_t *tokens;        /* tokenizer.ggml.tokens array (first element), or NULL */
@@ -101,6 +103,7 @@ typedef struct est_pk_state {
     est_pool *pool;               /* NULL: the calling thread only */
     float *encp;                  /* [max_t][J] joint.enc projection */
     float *h, *c;                 /* [pred_layers][P] predictor state */
+    float *emb;                   /* [P] the fed token's embedding row as f32 */
     float *g, *gates, *predp;     /* [P], [2][4P] (ih, hh products), [J] */
     float *jh, *logits;           /* [J], [V + 1 + n_dur] */
     double *fft;                  /* front end: [n_fft][2] work, [n_fft/2][2] twiddles, window */

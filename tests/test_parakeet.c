@@ -230,13 +230,13 @@ static int mem_sink(void *ctx, uint64_t off, const void *data, size_t n) {
 
 /* Build pk-mini as a GGUF image (malloc'd, 64-aligned copy); NULL on failure.  skip: a tensor name
  * to leave out (corruption tests) or NULL; arch: general.architecture. */
-/* 1 for the tensors the model multiplies through est_gemm (these may be F16 / Q8_0 / Q4_0). */
+/* 1 for the tensors that may be F16 / Q8_0 / Q4_0 (est_gemm products and the embedding). */
 static int is_linear(const char *name) {
     static const char *const suf[] = {"linear1.weight", "linear2.weight", "linear_q.weight", "linear_k.weight",
                                       "linear_v.weight", "linear_out.weight", "linear_pos.weight",
                                       "pointwise_conv1.weight", "pointwise_conv2.weight", "conv.3.weight",
                                       "conv.6.weight", "pre_encode.out.weight", "weight_ih_l0", "weight_hh_l0",
-                                      "joint.enc.weight", "joint.pred.weight", "joint_net.2.weight"};
+                                      "joint.enc.weight", "joint.pred.weight", "joint_net.2.weight", "embed.weight"};
     const size_t n = strlen(name);
     for (size_t i = 0; i < sizeof suf / sizeof suf[0]; i++) {
         const size_t k = strlen(suf[i]);

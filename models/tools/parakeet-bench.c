@@ -4,7 +4,10 @@
  * decoding over S seconds of audio.  A host tool: stdio and malloc are fine here.
  *
  *   parakeet-bench [--dims 0.6b|110m|mini] [--type f32|f16|q8_0|q4_0] [--threads N]
- *                  [--seconds S] [--wav FILE] [--reps R]
+ *                  [--seconds S] [--wav FILE] [--reps R] [--model FILE.gguf] [--print-tokens]
+ *
+ * --model runs a Parakeet GGUF file (e.g. from models/parakeet/nemo_to_gguf.py) instead of generated
+ * weights; --print-tokens prints the greedy tokens (id@frame+duration) and their text.
  *
  * Weights: a splitmix64 stream per tensor, uniform in +-1/sqrt(fan_in) for linear/conv weights,
  * norms 1, biases 0, batch-norm variance 1 (the numbers only need realistic magnitudes); linear
@@ -270,8 +273,8 @@ static float *load_wav(const char *path, size_t *n) {
 static double ms(uint64_t a, uint64_t b) { return (double)(b - a) / 1e6; }
 
 int main(int argc, char **argv) {
-    const char *dname = "110m", *tname = "f32", *wav = "tests/data/jfk.wav";
-    int threads = 1, reps = 1;
+    const char *dname = "110m", *tname = "f32", *wav = "tests/data/jfk.wav", *model = NULL;
+    int threads = 1, reps = 1, print_tokens = 0;
     double seconds = 10.0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -281,6 +284,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--seconds") && v) seconds = atof(v), i++;
         else if (!strcmp(a, "--wav") && v) wav = v, i++;
         else if (!strcmp(a, "--reps") && v) reps = atoi(v), i++;
+        else if (!strcmp(a, "--model") && v) model = v, i++;
+        else if (!strcmp(a, "--print-tokens")) print_tokens = 1;
         else {
             fprintf(stderr, "usage: parakeet-bench [--dims 0.6b|110m|mini] [--type f32|f16|q8_0|q4_0] [--threads N] "
                             "[--seconds S] [--wav FILE] [--reps R]\n");
@@ -307,7 +312,23 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) pcm[i] = pcm0[i % nw];
     uint64_t t0 = est_port_now_ns();
     size_t size = 0;
-    uint8_t *img = build(D, wtype, &size);
+    uint8_t *img = NULL;
+    if (model) { /* the whole file, 64-byte aligned */
+        FILE *f = fopen(model, "rb");
+        long sz = -1;
+        if (f && !fseek(f, 0, SEEK_END)) sz = ftell(f);
+        void *p = NULL;
+        if (f && sz > 0 && !fseek(f, 0, SEEK_SET) && !posix_memalign(&p, 64, (size_t)sz) &&
+            fread(p, 1, (size_t)sz, f) == (size_t)sz)
+            img = p, size = (size_t)sz, dname = model, tname = "file";
+        if (f) fclose(f);
+        if (!img) {
+            fprintf(stderr, "parakeet-bench: cannot read %s\n", model);
+            return 1;
+        }
+    } else {
+        img = build(D, wtype, &size);
+    }
     if (!img) {
         fprintf(stderr, "parakeet-bench: out of memory building the model\n");
         return 1;
@@ -333,7 +354,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     printf("parakeet-bench: %s %s, kernels %s, %d thread(s), %.1f s audio; model %.1f MB (built in %.1f s), "
-           "handle %zu B, state %.1f MB\n", D->name, tname, kt->name, threads, seconds, size / 1e6, ms(t0, t1) / 1e3,
+           "handle %zu B, state %.1f MB\n", dname, tname, kt->name, threads, seconds, size / 1e6, ms(t0, t1) / 1e3,
            hb, sb / 1e6);
     static int32_t tok[1 << 16];
     for (int r = 0; r < reps; r++) {
@@ -352,6 +373,16 @@ int main(int argc, char **argv) {
         }
         printf("  run %d: features %.1f ms, encoder %.1f ms (%.1f ms per audio second), decode %.1f ms (%d tokens), "
                "RTF %.4f\n", r, ms(a, b), ms(b, c), ms(b, c) / seconds, ms(c, d), nt, ms(a, d) / 1e3 / seconds);
+        if (print_tokens && r == 0) {
+            static int32_t fr[1 << 16], du[1 << 16];
+            static char text[1 << 16];
+            size_t tl = 0;
+            est_pk_greedy(&s, t, tok, fr, du, 1 << 16, &nt);
+            printf("  tokens %d:", nt);
+            for (int i = 0; i < nt; i++) printf(" %d@%d+%d", tok[i], fr[i], du[i]);
+            est_pk_detokenize(m, tok, nt, text, sizeof text, &tl);
+            printf("\n  text: %s\n", text);
+        }
     }
     if (pool) est_pool_destroy(pool);
     free(smem);
