@@ -199,6 +199,53 @@ static int derive_hparams(const est_gguf *g, est_pk_hparams *hp, edgestt_diag *d
     if (!st) st = opt_int(g, "parakeet.max_symbols", "parakeet.decoding.max_symbols", 1, 1000, &hp->max_symbols, diag);
     if (!st) st = opt_f32(g, "parakeet.preemph", 0.0f, 1.0f, &hp->preemph, diag);
     if (st) return st;
+    /* keys that must agree with the tensors, and NeMo options this reader implements one value of */
+    static const struct { const char *key; int off; } same[] = {
+        {"parakeet.n_mels", offsetof(est_pk_hparams, n_mels)}, {"parakeet.d_model", offsetof(est_pk_hparams, d_model)},
+        {"parakeet.n_layers", offsetof(est_pk_hparams, n_layers)}, {"parakeet.n_heads", offsetof(est_pk_hparams, n_heads)},
+        {"parakeet.ff_dim", offsetof(est_pk_hparams, d_ff)}, {"parakeet.conv_kernel", offsetof(est_pk_hparams, conv_kernel)},
+        {"parakeet.subsampling_channels", offsetof(est_pk_hparams, sub_channels)},
+        {"parakeet.n_vocab", offsetof(est_pk_hparams, n_vocab)}, {"parakeet.blank_id", offsetof(est_pk_hparams, n_vocab)},
+        {"parakeet.pred_hidden", offsetof(est_pk_hparams, pred_hidden)},
+        {"parakeet.pred_layers", offsetof(est_pk_hparams, pred_layers)},
+        {"parakeet.joint_hidden", offsetof(est_pk_hparams, joint_hidden)},
+    };
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        const int have = *(const int *)(const void *)((const char *)hp + same[i].off);
+        int v = have;
+        st = opt_int(g, same[i].key, NULL, 0, INT32_MAX, &v, diag);
+        if (st) return st;
+        if (v != have)
+            return est_diag(diag, EDGESTT_E_FORMAT, "parakeet: %s = %d, the tensors say %d", same[i].key, v, have);
+    }
+    if (hp->sample_rate != 16000)
+        return est_diag(diag, EDGESTT_E_UNSUPPORTED, "parakeet: sample_rate %d (only 16000)", hp->sample_rate);
+    static const struct { const char *key; float want; } fixed[] = {
+        {"parakeet.log_zero_guard", LOG_GUARD}, {"parakeet.mag_power", 2.0f},
+        {"parakeet.layer_norm_eps", LN_EPS}, {"parakeet.batch_norm_eps", BN_EPS},
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        float v = fixed[i].want;
+        st = opt_f32(g, fixed[i].key, -1e30f, 1e30f, &v, diag);
+        if (st) return st;
+        if (fabsf(v - fixed[i].want) > 1e-3f * fixed[i].want)
+            return est_diag(diag, EDGESTT_E_UNSUPPORTED, "parakeet: %s differs from the supported value", fixed[i].key);
+    }
+    static const struct { const char *key, *want; } strs[] = {
+        {"parakeet.normalize", "per_feature"}, {"parakeet.joint_activation", "relu"},
+        {"parakeet.model_type", NULL},
+    };
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        const char *v;
+        size_t len;
+        st = est_gguf_get_str(g->kv, g->lay.n_kv, strs[i].key, &v, &len, diag);
+        if (st == EDGESTT_E_NOT_FOUND) continue;
+        if (st) return st;
+        const char *want = strs[i].want ? strs[i].want : hp->n_dur ? "tdt" : "rnnt";
+        if (len != strlen(want) || memcmp(v, want, len) != 0)
+            return est_diag(diag, EDGESTT_E_UNSUPPORTED, "parakeet: %s is '%.*s' (this file's tensors need '%s')",
+                            strs[i].key, (int)(len < 32 ? len : 32), v, want);
+    }
     if (hp->n_fft & (hp->n_fft - 1) || hp->win_length > hp->n_fft)
         return est_diag(diag, EDGESTT_E_FORMAT, "parakeet: n_fft %d (power of two) and win_length %d (<= n_fft)",
                         hp->n_fft, hp->win_length);

@@ -258,6 +258,7 @@ static void put_row(int type, const float *src, int k, uint8_t *dst) {
 }
 
 static uint8_t *build_mini_t(uint32_t seed, int rnnt, const char *skip, const char *arch, int wtype, size_t *size);
+static const char *g_extra_key; /* "heads" / "normalize": one more KV pair for refusal tests */
 static uint8_t *build_mini(uint32_t seed, int rnnt, const char *skip, const char *arch, size_t *size) {
     return build_mini_t(seed, rnnt, skip, arch, EDGESTT_TYPE_F32, size);
 }
@@ -271,7 +272,9 @@ static uint8_t *build_mini_t(uint32_t seed, int rnnt, const char *skip, const ch
     est_gguw_init(&w, mem_sink, &b);
     int nt = 0;
     for (int i = 0; i < l.n; i++) nt += !(skip && strcmp(l.t[i].name, skip) == 0);
-    est_gguw_header(&w, (uint64_t)nt, rnnt ? 4 : 5);
+    est_gguw_header(&w, (uint64_t)nt, (rnnt ? 4 : 5) + (g_extra_key ? 1 : 0));
+    if (g_extra_key && !strcmp(g_extra_key, "heads")) est_gguw_kv_u32(&w, "parakeet.n_heads", 8);
+    if (g_extra_key && !strcmp(g_extra_key, "normalize")) est_gguw_kv_str(&w, "parakeet.normalize", "all_features", 12);
     est_gguw_kv_str(&w, "general.architecture", arch, strlen(arch));
     est_gguw_kv_arr(&w, "tokenizer.ggml.tokens", EST_GGUF_STRING, MINI_V);
     for (int i = 0; i < MINI_V; i++) {
@@ -342,6 +345,13 @@ static uint8_t *build_mini_t(uint32_t seed, int rnnt, const char *skip, const ch
     if (img) memcpy(img, b.p, b.n);
     free(b.p);
     *size = b.n;
+    return img;
+}
+
+static uint8_t *build_mini_extra(const char *extra, size_t *size) {
+    g_extra_key = extra;
+    uint8_t *img = build_mini_t(4, 0, NULL, "parakeet", EDGESTT_TYPE_F32, size);
+    g_extra_key = NULL;
     return img;
 }
 
@@ -820,4 +830,61 @@ TEST(pk_mini_weights_crc) {
     CHECK(checked == l.n);
     free(fb);
     free(win);
+}
+
+/* Files the binder refuses with one line naming the problem: a misshaped tensor, an F16 norm, a key
+ * that contradicts the tensors, an unsupported front-end option. */
+TEST(pk_open_refuses_values) {
+    size_t size = 0, need = 0;
+    edgestt_diag diag = {0};
+    static const struct { const char *what, *expect; } cases[] = {
+        {"shape", "encoder.layers.0.feed_forward1.linear2.weight"},
+        {"f16norm", "must be F32"},
+        {"heads", "parakeet.n_heads = 8"},
+        {"normalize", "parakeet.normalize"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint8_t *img = build_mini(mini_seed(), 0, NULL, "parakeet", &size);
+        CHECK(img);
+        est_gguf_layout lay;
+        CHECK_ST(est_gguf_scan(img, size, &lay, NULL, NULL, NULL), EDGESTT_OK);
+        size_t nkv, nten;
+        CHECK_ST(est_gguf_table_counts(&lay, &nkv, &nten), EDGESTT_OK);
+        est_gguf_kv *kv = calloc(nkv + 1, sizeof *kv);
+        est_file_tensor *tt = calloc(nten + 1, sizeof *tt);
+        est_gguf g;
+        CHECK_ST(est_gguf_fill(img, size, &lay, kv, tt, &g, NULL), EDGESTT_OK);
+        /* patch the image in place: shapes and types live in the tensor infos (name, dims, type) */
+        int patched = 0;
+        for (size_t i = 0; i < nten; i++) {
+            const est_file_tensor *t = &tt[i];
+            /* ne[] follow the name (u64 len, name, u32 n_dims) in the image */
+            uint8_t *ne = (uint8_t *)t->name + t->name_len + 4;
+            if (c == 0 && est_file_tensor_is(t, "encoder.layers.0.feed_forward1.linear2.weight")) {
+                const uint64_t a = 128, b = 128; /* 256 x 64 -> 128 x 128: same bytes, wrong shape */
+                memcpy(ne, &a, 8), memcpy(ne + 8, &b, 8), patched = 1;
+            }
+            if (c == 1 && est_file_tensor_is(t, "encoder.layers.1.norm_out.weight")) {
+                const uint32_t ty = EDGESTT_TYPE_F16; /* half the bytes: still inside the image */
+                memcpy(ne + 8 * (size_t)t->n_dims, &ty, 4), patched = 1;
+            }
+        }
+        free(kv);
+        free(tt);
+        if (c >= 2) { /* rebuild with an extra key: append is simplest through the builder's KV count */
+            free(img);
+            img = build_mini_extra(c == 2 ? "heads" : "normalize", &size);
+            CHECK(img);
+            patched = 1;
+        }
+        CHECK(patched);
+        CHECK_ST(est_pk_open_size(img, size, &need, &diag), EDGESTT_OK);
+        void *mem = malloc(need);
+        est_pk_model *m = NULL;
+        const int st = est_pk_open(img, size, est_kernels_variant(0), mem, need, &m, &diag);
+        CHECKF(st == EDGESTT_E_FORMAT || st == EDGESTT_E_UNSUPPORTED, "%s: status %d", cases[c].what, st);
+        CHECKF(strstr(diag.msg, cases[c].expect), "%s: '%s'", cases[c].what, diag.msg);
+        free(mem);
+        free(img);
+    }
 }
