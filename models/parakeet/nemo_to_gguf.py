@@ -49,6 +49,8 @@ def read_archive(path):
                     files[name] = tar.extractfile(m).read()
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
         why = " ".join(str(e).split()) or type(e).__name__
+        if "could not be opened successfully" in why:
+            why = "neither a tar nor a gzip/bzip2/xz-compressed tar"
         fail(f"{path}: not a readable .nemo (tar) archive: {why}")
     for need in ("model_config.yaml", "model_weights.ckpt"):
         if need not in files:
