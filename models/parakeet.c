@@ -490,25 +490,29 @@ static int plan_state(est_arena *a, const est_pk_model *m, size_t max_samples, i
     const int t = est_conv_s2_out(t2);
     const int n_out = hp->n_vocab + 1 + hp->n_dur;
     const size_t F = sizeof(float);
-    size_t sa, sb, td, pe, hid;
-    if (!est_mul((size_t)t1 * (size_t)f1, (size_t)C, &sa) || !est_mul((size_t)t2 * (size_t)f2, (size_t)C, &sb) ||
-        !est_mul((size_t)t, (size_t)d, &td) || !est_mul((size_t)(2 * t - 1), (size_t)d, &pe) ||
-        !est_mul((size_t)t, umax((size_t)hp->d_ff, 2 * (size_t)d), &hid))
+    /* every buffer's element count must fit an int (the kernels count in int) */
+    const uint64_t lim = INT32_MAX;
+    const uint64_t sa = (uint64_t)t1 * (uint64_t)f1 * (uint64_t)C, sb = (uint64_t)t2 * (uint64_t)f2 * (uint64_t)C;
+    const uint64_t td = (uint64_t)t * (uint64_t)d, pe = (uint64_t)(2 * t - 1) * (uint64_t)d;
+    const uint64_t hid = (uint64_t)t * (uint64_t)umax((size_t)hp->d_ff, 2 * (size_t)d);
+    const uint64_t fe = (uint64_t)hp->n_mels * (uint64_t)tf;
+    if (sa > lim || sb > lim || td > lim || pe > lim || hid > lim || fe > lim ||
+        (uint64_t)t * (uint64_t)hp->joint_hidden > lim)
         return EDGESTT_E_LIMIT;
     s->max_tf = tf;
     s->max_t = t;
-    int st = est_arena_array(a, (size_t)hp->n_mels * (size_t)tf, F, (void **)&s->feat);
-    if (!st) st = est_arena_array(a, sa, F, (void **)&s->sub_a);
-    if (!st) st = est_arena_array(a, sb, F, (void **)&s->sub_b);
-    if (!st) st = est_arena_array(a, td, F, (void **)&s->x);
-    if (!st) st = est_arena_array(a, td, F, (void **)&s->ln);
-    if (!st) st = est_arena_array(a, td, F, (void **)&s->q);
-    if (!st) st = est_arena_array(a, td, F, (void **)&s->k);
-    if (!st) st = est_arena_array(a, td, F, (void **)&s->v);
-    if (!st) st = est_arena_array(a, td, F, (void **)&s->att);
-    if (!st) st = est_arena_array(a, hid, F, (void **)&s->hid);
-    if (!st) st = est_arena_array(a, pe, F, (void **)&s->pe);
-    if (!st) st = est_arena_array(a, pe, F, (void **)&s->p);
+    int st = est_arena_array(a, (size_t)fe, F, (void **)&s->feat);
+    if (!st) st = est_arena_array(a, (size_t)sa, F, (void **)&s->sub_a);
+    if (!st) st = est_arena_array(a, (size_t)sb, F, (void **)&s->sub_b);
+    if (!st) st = est_arena_array(a, (size_t)td, F, (void **)&s->x);
+    if (!st) st = est_arena_array(a, (size_t)td, F, (void **)&s->ln);
+    if (!st) st = est_arena_array(a, (size_t)td, F, (void **)&s->q);
+    if (!st) st = est_arena_array(a, (size_t)td, F, (void **)&s->k);
+    if (!st) st = est_arena_array(a, (size_t)td, F, (void **)&s->v);
+    if (!st) st = est_arena_array(a, (size_t)td, F, (void **)&s->att);
+    if (!st) st = est_arena_array(a, (size_t)hid, F, (void **)&s->hid);
+    if (!st) st = est_arena_array(a, (size_t)pe, F, (void **)&s->pe);
+    if (!st) st = est_arena_array(a, (size_t)pe, F, (void **)&s->p);
     /* per-thread attention scratch: scores [max_t] and (q+u), (q+v) [2 d] */
     s->n_threads = n_threads;
     s->scr_stride = (size_t)t + 2 * (size_t)d;
@@ -749,7 +753,9 @@ int est_pk_encode(est_pk_state *s, int tf, int *n_out, float *sub_out) {
      * valid rows (padded rows are zeroed before every conv and masked as keys there) */
     const est_pk_model *m = s->m;
     const est_pk_hparams *hp = &m->hp;
-    if (tf < 1 || tf > s->max_tf || !n_out) return EDGESTT_E_INVALID_ARG;
+    if (tf < 0 || tf > s->max_tf || !n_out) return EDGESTT_E_INVALID_ARG;
+    *n_out = 0;
+    if (tf == 0) return EDGESTT_OK; /* under one hop of audio: no frames */
     const int C = hp->sub_channels, d = hp->d_model;
     const int t1 = est_conv_s2_out(tf), f1 = est_conv_s2_out(hp->n_mels);
     const int t2 = est_conv_s2_out(t1), f2 = est_conv_s2_out(f1);
@@ -805,7 +811,8 @@ int est_pk_encode(est_pk_state *s, int tf, int *n_out, float *sub_out) {
 /* ================================================================ predictor, joint ========= */
 
 int est_pk_project_enc(est_pk_state *s, int t) {
-    if (t < 1 || t > s->max_t) return EDGESTT_E_INVALID_ARG;
+    if (t < 0 || t > s->max_t) return EDGESTT_E_INVALID_ARG;
+    if (t == 0) return EDGESTT_OK;
     const est_pk_hparams *hp = &s->m->hp;
     return lin(s, &s->m->joint_enc, s->x, (size_t)hp->d_model, t, s->encp, (size_t)hp->joint_hidden);
 }

@@ -689,6 +689,26 @@ TEST(pk_state_nomem) {
     est_pk_state s2;
     for (size_t sz = 0; sz < need; sz += need / 7 + 1) CHECK_ST(est_pk_state_init(&s2, x.m, 8000, NULL, x.smem, sz), EDGESTT_E_NOMEM);
     CHECK_ST(est_pk_state_init(&s2, x.m, 8000, NULL, x.smem, need), EDGESTT_OK);
+    /* under one hop (and exactly one): no valid frame, no encoder row, no token; too long: refused */
+    static float pcm[8001];
+    for (int i = 0; i < 8001; i++) pcm[i] = 0.1f * sinf(0.05f * (float)i);
+    int tf = -1, len = -1, t = -1, nt = -1;
+    int32_t tok[8];
+    CHECK_ST(est_pk_features(&s2, pcm, 100, &tf, &len), EDGESTT_OK);
+    CHECK(tf == 1 && len == 0);
+    CHECK_ST(est_pk_encode(&s2, len, &t, NULL), EDGESTT_OK);
+    CHECK(t == 0);
+    CHECK_ST(est_pk_project_enc(&s2, t), EDGESTT_OK);
+    CHECK_ST(est_pk_greedy(&s2, t, tok, NULL, NULL, 8, &nt), EDGESTT_OK);
+    CHECK(nt == 0);
+    CHECK_ST(est_pk_features(&s2, pcm, 160, &tf, &len), EDGESTT_OK);
+    CHECK(tf == 2 && len == 1);
+    CHECK_ST(est_pk_encode(&s2, len, &t, NULL), EDGESTT_OK);
+    CHECK(t == 1);
+    for (int i = 0; i < 64; i++) CHECK(isfinite(s2.x[i]));
+    CHECK_ST(est_pk_features(&s2, pcm, 8160, &tf, &len), EDGESTT_E_LIMIT);
+    /* a state too large for int element counts is refused at planning */
+    CHECK_ST(est_pk_state_size(x.m, SIZE_MAX / 2, 1, &need), EDGESTT_E_LIMIT);
     mini_free(&x);
 }
 
