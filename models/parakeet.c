@@ -975,3 +975,17 @@ int est_pk_detokenize(const est_pk_model *m, const int32_t *ids, int n, char *ou
     *len = w;
     return w < cap ? EDGESTT_OK : EDGESTT_E_NOMEM;
 }
+
+/* ================================================================ whole pipeline ========== */
+
+int est_pk_transcribe(est_pk_state *s, const float *samples, size_t n_samples, int32_t *tokens, int32_t *frames,
+                      int32_t *durs, int cap, int *n) {
+    int tf = 0, len = 0, t = 0;
+    if (!s || !n) return EDGESTT_E_INVALID_ARG;
+    *n = 0;
+    int st = est_pk_features(s, samples, n_samples, &tf, &len);
+    if (!st) st = est_pk_encode(s, len, &t, NULL);
+    if (!st) st = est_pk_project_enc(s, t);
+    if (!st) st = est_pk_greedy(s, t, tokens, frames, durs, cap, n);
+    return st;
+}

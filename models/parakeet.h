@@ -140,6 +140,11 @@ EST_HIDDEN void est_pk_joint(est_pk_state *s, int t);
 EST_HIDDEN int est_pk_greedy(est_pk_state *s, int t, int32_t *tokens, int32_t *frames, int32_t *durs,
                              int cap, int *n);
 
+/* The whole offline pipeline on n_samples (<= the state's max_samples): features, encoder, joint
+ * projection, greedy decoding into tokens/frames/durs (frames are encoder rows of 80 ms). */
+EST_HIDDEN int est_pk_transcribe(est_pk_state *s, const float *samples, size_t n_samples, int32_t *tokens,
+                                 int32_t *frames, int32_t *durs, int cap, int *n);
+
 /* Piece id of the SentencePiece vocabulary (bytes in the image, not NUL-terminated). */
 EST_HIDDEN int est_pk_piece(const est_pk_model *m, int id, const char **s, size_t *len);
 /* Text of token ids: pieces joined, U+2581 -> space (none at the start), "<0xNN>" -> that byte,

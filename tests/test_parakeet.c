@@ -796,6 +796,9 @@ TEST(pk_mini_threads) {
     CHECK(est_test_alloc_calls() == a0);
     CHECK(memcmp(serial, s3.x, sizeof serial) == 0);
     CHECK(n1 == n2 && memcmp(tok1, tok2, (size_t)n1 * sizeof(int32_t)) == 0);
+    /* the one-call pipeline gives the same tokens */
+    CHECK_ST(est_pk_transcribe(&s3, pcm, n, tok2, NULL, NULL, 256, &n2), EDGESTT_OK);
+    CHECK(n1 == n2 && memcmp(tok1, tok2, (size_t)n1 * sizeof(int32_t)) == 0);
     est_pool_destroy(pool);
     free(pmem);
     free(smem);
