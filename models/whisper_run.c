@@ -9,13 +9,15 @@
  *
  * Memory (all placed once by est_whisper_state_plan_ex, bottom of the caller's arena):
  *   state struct | copies of unaligned f32 vectors | enc_out (n_audio_ctx, n) f32 |
- *   cross K [L][n_audio_ctx][n] | cross V^T [L][n][n_audio_ctx] | work | dec scratch |
+ *   cross K [L][head][n_audio_ctx][d_head] | cross V^T [L][n][n_audio_ctx] | work | dec scratch |
  *   logits [n_beams][n_vocab] | pool
  * work = max(self K/V, encoder per-call buffers): the self K [B][L][n_text_ctx][n] and V^T
  * [B][L][n][n_text_ctx] live there between encodes, and the encoder uses the same bytes for its
  * activations, so an encode invalidates every slot's self K/V (they are stale after a new window
  * anyway: the cross-attention changed).  K/V are f32 (default) or f16 (opts); V is kept
  * transposed so both attention products run as est_gemm with the cache as the weight matrix.
+ * The cross K is stored head-major, so a decoder step streams each head's keys as one contiguous
+ * block instead of d_head-wide slices of n-wide rows (V^T is head-major already).
  * Per-call buffers are placed by the same functions that size them (enc_bufs_plan, dec_bufs_plan)
  * on an est_arena over work / the dec scratch: scratch from the top, released before returning.
  *
@@ -65,7 +67,7 @@ struct est_whisper_state {
     int dec_rows;                 /* rows per decoder pass */
     int encoded;                  /* 1 once cross K/V hold a window */
     float *enc_out;               /* (n_audio_ctx, n) */
-    uint8_t *cross_k;             /* [L][n_audio_ctx][n] cross_type */
+    uint8_t *cross_k;             /* [L][dec_head][n_audio_ctx][n / dec_head] cross_type */
     uint8_t *cross_vt;            /* [L][n][n_audio_ctx] cross_type */
     uint8_t *work;                /* work_size bytes: self K/V or the encoder's buffers */
     size_t work_size, self_k_bytes;
@@ -227,21 +229,25 @@ static void transpose_run(const est_whisper_state *s, const float *src, int rows
     est_pool_run(s->pool, tr_task, &j, (cols + TR_BLK - 1) / TR_BLK);
 }
 
-/* Row copy with conversion to the K/V type, parallel over row ranges (cross K). */
+/* Rows [rows][n] f32 to head-major [n_head][rows][n / n_head] in the K/V type, parallel over
+ * row ranges (cross K). */
 typedef struct cvt_job {
     const est_whisper_state *s;
-    const float *src;
-    uint8_t *dst;
-    int rows, n, rows_per_task;
+    const float *src;    /* [rows][n] */
+    uint8_t *dst;        /* [n_head][rows][n / n_head] */
+    int rows, n, n_head, rows_per_task;
 } cvt_job;
 
 static void cvt_task(void *ctx, int task, int n_tasks) {
     (void)n_tasks;
     const cvt_job *j = (const cvt_job *)ctx;
     const int r0 = task * j->rows_per_task, r1 = imin(j->rows, r0 + j->rows_per_task);
+    const int dh = j->n / j->n_head;
+    const size_t es = (size_t)j->s->cross_es;
     for (int r = r0; r < r1; r++)
-        kv_store(j->s->cross_es, j->dst + (size_t)r * (size_t)j->n * (size_t)j->s->cross_es, j->src + (size_t)r * (size_t)j->n,
-                 j->n);
+        for (int h = 0; h < j->n_head; h++)
+            kv_store((int)es, j->dst + ((size_t)h * (size_t)j->rows + (size_t)r) * (size_t)dh * es,
+                     j->src + (size_t)r * (size_t)j->n + (size_t)h * (size_t)dh, dh);
 }
 
 /* ==== attention ============================================================================= */
@@ -259,9 +265,10 @@ typedef struct att_job {
     float *out;                   /* [m_total][ldo] */
     size_t ldo;
     int n_groups, m;              /* groups of m rows each: group g is rows [g*m, (g+1)*m) */
-    const uint8_t *k[ATT_MAX_GROUPS];  /* [n_kv][k_stride bytes] per group */
+    const uint8_t *k[ATT_MAX_GROUPS];  /* [n_kv][k_stride bytes] per group, head h at + h * k_head */
     const uint8_t *vt[ATT_MAX_GROUPS]; /* [n_state][vt_stride bytes] per group */
     size_t k_stride, vt_stride;
+    size_t k_head;                /* bytes from one head's keys to the next's */
     int n_kv;                     /* keys of every group */
     int causal_base;              /* >= 0: row i of a group sees keys [0, causal_base + i + 1) */
     int n_head, d_head, rows_blk, n_blk;
@@ -281,7 +288,7 @@ static int att_item(const att_job *j, int item, float *sc) {
     int nk = j->n_kv;
     if (j->causal_base >= 0) nk = imin(nk, j->causal_base + r0 + rows);
     const int dh = j->d_head;
-    int st = mm_raw(j->s, NULL, j->type, j->k[g] + (size_t)h * (size_t)dh * (size_t)j->es, j->k_stride, nk, dh, NULL,
+    int st = mm_raw(j->s, NULL, j->type, j->k[g] + (size_t)h * j->k_head, j->k_stride, nk, dh, NULL,
                     j->q + (size_t)gr0 * j->ldq + (size_t)h * (size_t)dh, j->ldq, rows, sc, (size_t)nk, NULL, 0);
     if (st) return st;
     for (int i = 0; i < rows; i++) {
@@ -748,6 +755,7 @@ static int enc_block(const est_whisper_state *s, int l, const enc_bufs *b, float
     j.k[0] = (const uint8_t *)b->k;
     j.vt[0] = (const uint8_t *)b->vt;
     j.k_stride = (size_t)n * sizeof(float);
+    j.k_head = (size_t)(n / s->enc_head) * sizeof(float);
     j.vt_stride = (size_t)ctx * sizeof(float);
     j.n_kv = ctx;
     j.causal_base = -1;
@@ -780,15 +788,11 @@ static int enc_cross_kv(const est_whisper_state *s, int l, const enc_bufs *b) {
     const size_t layer_bytes = (size_t)ctx * (size_t)n * (size_t)s->cross_es;
     uint8_t *kd = s->cross_k + (size_t)l * layer_bytes, *vd = s->cross_vt + (size_t)l * layer_bytes;
     int st;
-    if (s->cross_es == 4) {
-        if ((st = mm(s, &L->cross.k_w, NULL, s->enc_out, ctx, (float *)(void *)kd, b->qx, b->qx_size))) return st;
-    } else {
-        if ((st = mm(s, &L->cross.k_w, NULL, s->enc_out, ctx, b->q, b->qx, b->qx_size))) return st;
-        cvt_job cj = {s, b->q, kd, ctx, n, 0};
-        const int nth = est_pool_threads(s->pool);
-        cj.rows_per_task = (ctx + 4 * nth - 1) / (4 * nth);
-        est_pool_run(s->pool, cvt_task, &cj, (ctx + cj.rows_per_task - 1) / cj.rows_per_task);
-    }
+    if ((st = mm(s, &L->cross.k_w, NULL, s->enc_out, ctx, b->q, b->qx, b->qx_size))) return st;
+    cvt_job cj = {s, b->q, kd, ctx, n, s->dec_head, 0};
+    const int nth = est_pool_threads(s->pool);
+    cj.rows_per_task = (ctx + 4 * nth - 1) / (4 * nth);
+    est_pool_run(s->pool, cvt_task, &cj, (ctx + cj.rows_per_task - 1) / cj.rows_per_task);
     if ((st = mm(s, &L->cross.v_w, s->dv[l].cv_b, s->enc_out, ctx, b->q, b->qx, b->qx_size))) return st;
     transpose_run(s, b->q, ctx, n, vd, (size_t)ctx, s->cross_es == 4);
     return EDGESTT_OK;
@@ -852,7 +856,8 @@ static int dec_attention(const est_whisper_state *s, const dec_bufs *b, int l, i
         j.m = rows;
         j.k[0] = s->cross_k + (size_t)l * layer_bytes;
         j.vt[0] = s->cross_vt + (size_t)l * layer_bytes;
-        j.k_stride = (size_t)s->n * (size_t)s->cross_es;
+        j.k_stride = (size_t)j.d_head * (size_t)s->cross_es; /* head-major */
+        j.k_head = (size_t)s->n_audio_ctx * j.k_stride;
         j.vt_stride = (size_t)s->n_audio_ctx * (size_t)s->cross_es;
         j.n_kv = s->n_audio_ctx;
         j.causal_base = -1;
@@ -860,6 +865,7 @@ static int dec_attention(const est_whisper_state *s, const dec_bufs *b, int l, i
         j.type = s->self_type;
         j.es = s->self_es;
         j.k_stride = (size_t)s->n * (size_t)s->self_es;
+        j.k_head = (size_t)j.d_head * (size_t)s->self_es;
         j.vt_stride = (size_t)s->n_text_ctx * (size_t)s->self_es;
         j.causal_base = n_past;
         if (single) {
