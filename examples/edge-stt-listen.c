@@ -291,6 +291,15 @@ static edgestt_model *open_model(const char *path, const edgestt_params *mp, int
 }
 
 int edge_stt_listen(int argc, char **argv) {
+    /* Ctrl-C / SIGTERM end listening cleanly from the start: one arriving while the models load
+     * or warm up stops the program before it listens (with a background job's inherited SIG_IGN
+     * or the default action it was lost or killed the process mid-load) */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     const char *fast_path = NULL, *acc_path = NULL, *device = NULL, *sim = NULL, *vad_path = NULL;
     const char *language = NULL;
     int json = 0, quiet = 0, threads = 1, beam = 0, no_partials = 0, no_drop = 0;
@@ -417,13 +426,6 @@ int edge_stt_listen(int argc, char **argv) {
         goto done;
     }
     if (!quiet) fprintf(stderr, "edge-stt: warmed up in %.0f ms\n", wall_ms() - tw);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
 
     double rss_first = 0, rss_last = 0, t_start = wall_ms();
     int64_t fed_total = 0;

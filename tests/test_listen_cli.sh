@@ -134,13 +134,23 @@ if expect 0 "hybrid auto" -- "$prog" listen -m "$model" --accurate-model "$model
     bad "hybrid auto: $(head -c 600 "$tmp/out")"
 fi
 
+# SIGINT at once (while the models load or warm up, or just after): a clean exit 0, never a hang
+timeout -s KILL 120 "$prog" listen -m "$model" $fast -o json --simulate-realtime "$wav" >"$tmp/int.json" 2>"$tmp/int.err" &
+pid=$!
+sleep 0.2
+kill -INT $pid
+wait $pid
+rc=$?
+if [ $rc = 0 ]; then ok; else bad "early SIGINT: exit $rc ($(cat "$tmp/int.err"))"; fi
+
 # the real ALSA path: capture from the file PCM (no drops: a file can wait), the same finals as
 # the simulation; after the file's end the capture goes on (silence) until SIGINT ends it cleanly
 if [ $have_alsa = 1 ]; then
-  "$prog" listen -m "$model" $fast --no-partials --no-drop -o json -D testin >"$tmp/cap.json" 2>"$tmp/cap.err" &
+  # under timeout (which passes SIGINT on): a capture that ignored SIGINT is killed, never hangs
+  timeout -s KILL 480 "$prog" listen -m "$model" $fast --no-partials --no-drop -o json -D testin >"$tmp/cap.json" 2>"$tmp/cap.err" &
   pid=$!
   i=0
-  while [ $i -lt 600 ] && [ "$(grep -c '"final"' "$tmp/cap.json")" -lt 3 ]; do sleep 0.1; i=$((i + 1)); done
+  while [ $i -lt 1800 ] && [ "$(grep -c '"final"' "$tmp/cap.json")" -lt 3 ]; do sleep 0.1; i=$((i + 1)); done
   kill -INT $pid
   wait $pid
   rc=$?
