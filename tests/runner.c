@@ -63,6 +63,33 @@ const char *est_test_data(const char *rel) { return join(data_dir, rel); }
 const char *est_test_model(const char *rel) { return join(models_dir, rel); }
 const char *est_test_tmp(const char *rel) { return join(tmp_dir, rel); }
 
+/* Read a WAV under --data, parse and decode it with the library (scratch as it asks). */
+float *est_test_load_wav(const char *rel, size_t *n) {
+    *n = 0;
+    FILE *f = fopen(est_test_data(rel), "rb");
+    if (!f) return NULL;
+    long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    unsigned char *img = len > 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)len) : NULL;
+    if (img && fread(img, 1, (size_t)len, f) != (size_t)len) free(img), img = NULL;
+    fclose(f);
+    float *pcm = NULL;
+    void *scratch = NULL;
+    size_t scratch_bytes = 0;
+    edgestt_wav_info info;
+    if (img && edgestt_wav_parse(img, (size_t)len, &info, NULL) == EDGESTT_OK &&
+        edgestt_wav_scratch_size(&info, &scratch_bytes) == EDGESTT_OK && info.n_samples_16k < SIZE_MAX / 8) {
+        pcm = malloc(((size_t)info.n_samples_16k + 1) * sizeof(float));
+        scratch = scratch_bytes ? malloc(scratch_bytes) : NULL;
+        if (pcm && (scratch || !scratch_bytes) &&
+            edgestt_wav_decode(img, (size_t)len, &info, pcm, scratch, scratch_bytes, NULL) == EDGESTT_OK)
+            *n = (size_t)info.n_samples_16k;
+        else free(pcm), pcm = NULL;
+    }
+    free(scratch);
+    free(img);
+    return pcm;
+}
+
 uint64_t est_test_seed(void) { return seed; }
 
 uint64_t est_test_rand(uint64_t *s) {

@@ -22,6 +22,10 @@ const char *est_test_data(const char *rel);
 const char *est_test_model(const char *rel);
 /* A scratch directory for files a test writes (created by the runner). */
 const char *est_test_tmp(const char *rel);
+/* A WAV under --data decoded by the library (edgestt_wav_parse / _decode) to mono 16 kHz floats:
+ * malloc'd (n + 1 floats), the caller frees it; *n samples.  NULL and *n = 0 if the file is
+ * missing or the library refuses it. */
+float *est_test_load_wav(const char *rel, size_t *n);
 
 /* Allocation calls (malloc, calloc, realloc, free, posix_memalign, aligned_alloc, memalign) made by
  * this process so far, counted by the interposed allocator in tests/alloc_count.c. */

@@ -33,31 +33,6 @@
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 
-/* A committed 16 kHz WAV of tests/data as floats (malloc'd), *n samples. */
-static float *load_wav(const char *name, size_t *n) {
-    FILE *f = fopen(est_test_data(name), "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *img = malloc((size_t)sz);
-    float *x = NULL;
-    edgestt_wav_info info;
-    if (img && fread(img, 1, (size_t)sz, f) == (size_t)sz && !edgestt_wav_parse(img, (size_t)sz, &info, NULL) &&
-        info.sample_rate == EDGESTT_SAMPLE_RATE) {
-        x = malloc((size_t)info.n_samples_16k * sizeof(float));
-        if (x && !edgestt_wav_decode(img, (size_t)sz, &info, x, NULL, 0, NULL)) {
-            *n = (size_t)info.n_samples_16k;
-        } else {
-            free(x);
-            x = NULL;
-        }
-    }
-    free(img);
-    fclose(f);
-    return x;
-}
-
 /* Open a test model with K/V caches of type kv. */
 static edgestt_model *open_model_kv(const char *name, edgestt_kv_type kv) {
     edgestt_diag d;
@@ -162,7 +137,7 @@ static int check_token_times(const edgestt_model *m, const edgestt_state *s, cha
 /* jfk | synth | 10 s zeros | synth | jfk | jfk, as e2e_ref.py builds it; *n samples, parts[6] starts. */
 static float *long_audio(size_t *n, size_t parts[6]) {
     size_t nj = 0, ns = 0;
-    float *jfk = load_wav("jfk.wav", &nj), *syn = load_wav("synth_en.wav", &ns), *x = NULL;
+    float *jfk = est_test_load_wav("jfk.wav", &nj), *syn = est_test_load_wav("synth_en.wav", &ns), *x = NULL;
     if (jfk && syn) {
         const size_t len[6] = {nj, ns, 10 * EDGESTT_SAMPLE_RATE, ns, nj, nj};
         const float *src[6] = {jfk, syn, NULL, syn, jfk, jfk};
@@ -294,7 +269,7 @@ TEST(e2e_long_audio_f16_kv_matches_reference) {
 
 TEST(e2e_token_times_are_the_documented_estimate) {
     size_t n = 0;
-    float *pcm = load_wav("jfk.wav", &n);
+    float *pcm = est_test_load_wav("jfk.wav", &n);
     CHECK(pcm);
     edgestt_model *m = open_model("mini-en-q8_0.gguf");
     CHECK(m);
@@ -378,7 +353,7 @@ TEST(e2e_tiny_models_transcribe_and_layouts_agree) {
         return;
     }
     size_t n = 0;
-    float *pcm = load_wav("jfk.wav", &n);
+    float *pcm = est_test_load_wav("jfk.wav", &n);
     CHECK(pcm);
     static const char *types[] = {"f16", "q8_0", "q4_0"};
     for (int c = 0; c < 6; c++) {

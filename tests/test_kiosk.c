@@ -158,31 +158,11 @@ TEST(kiosk_decoder_prompt_and_suppression) {
 
 /* ---- transcription on short windows ------------------------------------------------------- */
 
-/* jfk.wav (11 s: three 5 s windows of this layout) as floats (malloc'd). */
-static float *load_wav(const char *rel, size_t *n_out) {
-    FILE *f = fopen(est_test_data(rel), "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *img = malloc((size_t)n);
-    float *x = NULL;
-    edgestt_wav_info info;
-    if (img && fread(img, 1, (size_t)n, f) == (size_t)n && !edgestt_wav_parse(img, (size_t)n, &info, NULL)) {
-        x = malloc((size_t)info.n_samples_16k * sizeof(float));
-        if (x && !edgestt_wav_decode(img, (size_t)n, &info, x, NULL, 0, NULL)) *n_out = (size_t)info.n_samples_16k;
-        else free(x), x = NULL;
-    }
-    free(img);
-    fclose(f);
-    return x;
-}
-
 static void check_transcribe(const char *file, int beam) {
     edgestt_model *m = open_kiosk(file);
     CHECK(m);
     size_t ns = 0;
-    float *pcm = load_wav("jfk.wav", &ns);
+    float *pcm = est_test_load_wav("jfk.wav", &ns);
     CHECK(pcm);
     edgestt_full_params p;
     edgestt_full_params_default(&p);
@@ -320,7 +300,7 @@ TEST(kiosk_reference_golden) {
     edgestt_model *m = open_kiosk("mini-char-f32.gguf");
     CHECK(m);
     size_t ns = 0;
-    float *pcm = load_wav("jfk.wav", &ns);
+    float *pcm = est_test_load_wav("jfk.wav", &ns);
     CHECK(pcm && ns > 64000);
     ns = 64000; /* the golden's --seconds 4 */
     const int nm = m->hp.n_mels, nf = 2 * m->hp.n_audio_ctx, n = m->hp.n_audio_state, V = m->hp.n_vocab;

@@ -37,33 +37,6 @@ static const char *shipped(const char *name) {
     return path[k];
 }
 
-static uint8_t *slurp(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)sz + 1);
-    if (b && fread(b, 1, (size_t)sz, f) != (size_t)sz) free(b), b = NULL;
-    fclose(f);
-    if (b) *n = (size_t)sz;
-    return b;
-}
-
-static float *load_wav(const char *rel, size_t *n_out) {
-    size_t n;
-    uint8_t *img = slurp(est_test_data(rel), &n);
-    float *x = NULL;
-    edgestt_wav_info info;
-    if (img && !edgestt_wav_parse(img, n, &info, NULL)) {
-        x = malloc((size_t)info.n_samples_16k * sizeof(float) + 4);
-        if (x && !edgestt_wav_decode(img, n, &info, x, NULL, 0, NULL)) *n_out = (size_t)info.n_samples_16k;
-        else free(x), x = NULL;
-    }
-    free(img);
-    return x;
-}
-
 /* Held-out files and their references (tests/data/kiosk/{seen,unseen}.tsv). */
 static const struct { const char *wav, *text; } exact[] = {
     {"seen/002.wav", "take me to the platform"},   {"seen/013.wav", "the market is on your right"},
@@ -92,7 +65,7 @@ static void check_exact(edgestt_kv_type kv, int greedy) {
         size_t ns = 0;
         char rel[128];
         snprintf(rel, sizeof rel, "kiosk/%s", exact[i].wav);
-        float *pcm = load_wav(rel, &ns);
+        float *pcm = est_test_load_wav(rel, &ns);
         CHECKF(pcm != NULL, "%s: cannot read", rel);
         uint64_t allocs = est_test_alloc_calls();
         CHECK_ST(edgestt_transcribe(s, pcm, ns, &p), EDGESTT_OK);

@@ -32,28 +32,6 @@ static const struct { const char *wav, *text; } clips[3] = {
     {"kiosk/seen/044.wav", "take me to the library"},
 };
 
-static float *load_wav(const char *rel, size_t *n) {
-    FILE *f = fopen(est_test_data(rel), "rb");
-    *n = 0;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *img = len > 0 ? malloc((size_t)len) : NULL;
-    if (img && fread(img, 1, (size_t)len, f) != (size_t)len) free(img), img = NULL;
-    fclose(f);
-    float *pcm = NULL;
-    edgestt_wav_info info;
-    if (img && edgestt_wav_parse(img, (size_t)len, &info, NULL) == EDGESTT_OK && info.sample_rate == 16000) {
-        pcm = malloc((size_t)info.n_samples_16k * sizeof(float) + 4);
-        if (pcm && edgestt_wav_decode(img, (size_t)len, &info, pcm, NULL, 0, NULL) == EDGESTT_OK)
-            *n = (size_t)info.n_samples_16k;
-        else free(pcm), pcm = NULL;
-    }
-    free(img);
-    return pcm;
-}
-
 /* The recording: PAUSE_MS of silence, clip 0, PAUSE_MS, clip 1, PAUSE_MS, clip 2, PAUSE_MS.  span
  * gets each clip's [start, end) in samples.  malloc'd; NULL if a clip is missing. */
 static float *build_recording(size_t *n_out, int64_t span[3][2]) {
@@ -62,7 +40,7 @@ static float *build_recording(size_t *n_out, int64_t span[3][2]) {
     size_t n[3] = {0, 0, 0}, total = pause;
     int ok = 1;
     for (int i = 0; i < 3; i++) {
-        pcm[i] = load_wav(clips[i].wav, &n[i]);
+        pcm[i] = est_test_load_wav(clips[i].wav, &n[i]);
         ok &= pcm[i] != NULL;
         total += n[i] + pause;
     }

@@ -24,28 +24,6 @@
 #define FAST_MODEL "mini-char-q8_0.gguf" /* a 5 s window: 6x less work per decode than 30 s (qemu) */
 #define ACC_MODEL "mini-char-f32.gguf"
 
-static float *load_pcm(const char *rel, size_t *n) {
-    FILE *f = fopen(est_test_data(rel), "rb");
-    *n = 0;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *img = len > 0 ? malloc((size_t)len) : NULL;
-    if (img && fread(img, 1, (size_t)len, f) != (size_t)len) free(img), img = NULL;
-    fclose(f);
-    float *pcm = NULL;
-    edgestt_wav_info info;
-    if (img && edgestt_wav_parse(img, (size_t)len, &info, NULL) == EDGESTT_OK && info.sample_rate == 16000) {
-        pcm = malloc((size_t)info.n_samples_16k * sizeof(float) + 4);
-        if (pcm && edgestt_wav_decode(img, (size_t)len, &info, pcm, NULL, 0, NULL) == EDGESTT_OK)
-            *n = (size_t)info.n_samples_16k;
-        else free(pcm), pcm = NULL;
-    }
-    free(img);
-    return pcm;
-}
-
 #define MAX_EV 512
 typedef struct rec_event {
     edgestt_stream_event_type type;
@@ -83,7 +61,7 @@ static int fx_open(fixture *fx, int want_acc) {
         fprintf(stderr, "  %s: %s\n", VAD_MODEL, d.msg);
         return 0;
     }
-    fx->pcm = load_pcm("vad_pauses.wav", &fx->n);
+    fx->pcm = est_test_load_wav("vad_pauses.wav", &fx->n);
     return fx->pcm != NULL;
 }
 

@@ -32,50 +32,26 @@
 #define VAD_MODEL "../../models/silero-vad-v5.gguf"
 #define THREADS 3
 
-/* Threads of this process (entries of /proc/self/task), or -1. */
-static int count_threads(void) {
-    DIR *d = opendir("/proc/self/task");
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
-/* Threads of this process once exited threads are gone: a joined thread's task can outlive the
- * join for a moment (the kernel clears the tid before the task leaves /proc; qemu-user's guest
- * threads linger longer), so wait up to 5 s for the count to reach want.  Returns the last count. */
-static int settled_threads(int want) {
-    int n = count_threads();
-    for (int i = 0; i < 500 && n != want; i++) {
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-        n = count_threads();
+/* Threads of this process (entries of /proc/self/task), or -1.  With want >= 0, the count once
+ * exited threads are gone: a joined thread's task can outlive the join for a moment (the kernel
+ * clears the tid before the task leaves /proc; qemu-user's guest threads linger longer), so it
+ * waits up to 5 s for the count to reach want and returns the last count. */
+static int count_threads(int want) {
+    int n = -1;
+    for (int i = 0; i <= 500; i++) {
+        if (i) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        DIR *d = opendir("/proc/self/task");
+        if (!d) return -1;
+        n = 0;
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
+        closedir(d);
+        if (want < 0 || n == want) break;
     }
     return n;
-}
-
-static float *load_wav(const char *rel, size_t *n) {
-    FILE *f = fopen(est_test_data(rel), "rb");
-    *n = 0;
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *img = len > 0 ? malloc((size_t)len) : NULL;
-    if (img && fread(img, 1, (size_t)len, f) != (size_t)len) free(img), img = NULL;
-    fclose(f);
-    float *pcm = NULL;
-    edgestt_wav_info info;
-    if (img && edgestt_wav_parse(img, (size_t)len, &info, NULL) == EDGESTT_OK && info.sample_rate == 16000) {
-        pcm = malloc((size_t)info.n_samples_16k * sizeof(float) + 4);
-        if (pcm && edgestt_wav_decode(img, (size_t)len, &info, pcm, NULL, 0, NULL) == EDGESTT_OK)
-            *n = (size_t)info.n_samples_16k;
-        else free(pcm), pcm = NULL;
-    }
-    free(img);
-    return pcm;
 }
 
 static void params(edgestt_full_params *p) {
@@ -102,7 +78,7 @@ static int run_both(edgestt_state *s[2], const float *pcm, size_t n, const edges
 TEST(pool_shared_by_two_states) {
     edgestt_model *m[2] = {NULL, NULL};
     size_t n = 0;
-    float *pcm = load_wav("jfk.wav", &n);
+    float *pcm = est_test_load_wav("jfk.wav", &n);
     if (n > 16000 * 5) n = 16000 * 5;
     edgestt_params mp;
     edgestt_params_default(&mp);
@@ -112,34 +88,34 @@ TEST(pool_shared_by_two_states) {
     if (!st) st = edgestt_open(est_test_model(ACC_MODEL), &mp, NULL, 0, &m[1], NULL);
     edgestt_full_params p;
     params(&p);
-    const int t0 = count_threads();
+    const int t0 = count_threads(-1);
     /* a pool per state */
     edgestt_state *s[2] = {NULL, NULL};
     char own[2][512] = {"", ""}, shared[2][512] = {"", ""};
     size_t bytes_own = 0, bytes_shared = 0;
     if (!st) st = edgestt_state_mem_size(m[0], &p, &bytes_own, NULL);
     for (int k = 0; !st && k < 2; k++) st = edgestt_state_init(m[k], &p, NULL, 0, &s[k], NULL);
-    const int t_own = count_threads();
+    const int t_own = count_threads(-1);
     if (!st) st = run_both(s, pcm, n, &p, own);
     for (int k = 0; k < 2; k++) edgestt_state_free(s[k]), s[k] = NULL;
-    const int t_after_own = settled_threads(t0);
+    const int t_after_own = count_threads(t0);
     /* one pool for both */
     edgestt_pool *pool = NULL;
     if (!st) st = edgestt_pool_create(THREADS, NULL, 0, &pool, NULL);
-    const int t_pool = count_threads();
+    const int t_pool = count_threads(-1);
     edgestt_full_params ps = p;
     ps.pool = pool;
     if (!st) st = edgestt_state_mem_size(m[0], &ps, &bytes_shared, NULL);
     for (int k = 0; !st && k < 2; k++) st = edgestt_state_init(m[k], &ps, NULL, 0, &s[k], NULL);
-    const int t_shared = count_threads();
+    const int t_shared = count_threads(-1);
     uint64_t a0 = est_test_alloc_calls();
     if (!st) st = run_both(s, pcm, n, &p, shared);
     uint64_t a1 = est_test_alloc_calls();
     for (int k = 0; k < 2; k++) edgestt_state_free(s[k]);
-    const int t_states_gone = count_threads();
+    const int t_states_gone = count_threads(-1);
     const int nth = edgestt_pool_threads(pool);
     edgestt_pool_destroy(pool);
-    const int t_end = settled_threads(t0);
+    const int t_end = count_threads(t0);
     edgestt_close(m[0]);
     edgestt_close(m[1]);
     free(pcm);
@@ -195,7 +171,7 @@ TEST(stream_hybrid_one_pool) {
     edgestt_model *m[2] = {NULL, NULL};
     edgestt_vad *vad = NULL;
     size_t n = 0;
-    float *pcm = load_wav("vad_pauses.wav", &n);
+    float *pcm = est_test_load_wav("vad_pauses.wav", &n);
     edgestt_params mp;
     edgestt_params_default(&mp);
     mp.beam_size = 1;
@@ -208,10 +184,10 @@ TEST(stream_hybrid_one_pool) {
     sp.decode.n_threads = THREADS;
     sp.decode.sample_len = 4;
     sp.decode.language = "en";
-    const int t0 = count_threads();
+    const int t0 = count_threads(-1);
     edgestt_stream *s = NULL;
     if (!st) st = edgestt_stream_init(m[0], m[1], vad, &sp, NULL, 0, &s, NULL);
-    const int t1 = count_threads();
+    const int t1 = count_threads(-1);
     if (!st) st = edgestt_stream_warmup(s);
     int finals = 0, partials = 0, models = 0;
     uint64_t a0 = est_test_alloc_calls();
@@ -225,7 +201,7 @@ TEST(stream_hybrid_one_pool) {
     }
     uint64_t a1 = est_test_alloc_calls();
     edgestt_stream_free(s);
-    const int t2 = settled_threads(t0);
+    const int t2 = count_threads(t0);
     edgestt_vad_close(vad);
     edgestt_close(m[0]);
     edgestt_close(m[1]);

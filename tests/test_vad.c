@@ -35,25 +35,6 @@ static unsigned char *slurp(const char *path, size_t *len) {
     return p;
 }
 
-/* Mono 16 kHz samples of a WAV under --data. */
-static float *load_wav(const char *rel, size_t *n) {
-    size_t len;
-    unsigned char *img = slurp(est_test_data(rel), &len);
-    edgestt_wav_info info;
-    float *pcm = NULL;
-    *n = 0;
-    if (img && edgestt_wav_parse(img, len, &info, NULL) == EDGESTT_OK && info.sample_rate == 16000) {
-        pcm = malloc((size_t)info.n_samples_16k * sizeof(float) + 1);
-        if (pcm && edgestt_wav_decode(img, len, &info, pcm, NULL, 0, NULL) != EDGESTT_OK) {
-            free(pcm);
-            pcm = NULL;
-        }
-        if (pcm) *n = (size_t)info.n_samples_16k;
-    }
-    free(img);
-    return pcm;
-}
-
 typedef struct vgold {
     gold g;
     double *probs, *segs, *truth;
@@ -107,7 +88,7 @@ static edgestt_vad *open_vad(void) {
 static void check_probs(const char *wav, const char *name) {
     vgold g;
     size_t n;
-    float *pcm = load_wav(wav, &n);
+    float *pcm = est_test_load_wav(wav, &n);
     edgestt_vad *v = open_vad();
     int ok = vgold_load(&g, name);
     if (!pcm || !v || !ok) {
@@ -150,7 +131,7 @@ TEST(vad_probs_pauses) { check_probs("vad_pauses.wav", "pauses"); }
 static void check_segments(const char *wav, const char *name) {
     vgold g;
     size_t n, ns = 0;
-    float *pcm = load_wav(wav, &n);
+    float *pcm = est_test_load_wav(wav, &n);
     edgestt_vad *v = open_vad();
     int ok = vgold_load(&g, name);
     edgestt_vad_segment segs[64];
@@ -179,7 +160,7 @@ TEST(vad_segments_pauses) { check_segments("vad_pauses.wav", "pauses"); }
 TEST(vad_segments_pauses_truth) {
     vgold g;
     size_t n, ns = 0;
-    float *pcm = load_wav("vad_pauses.wav", &n);
+    float *pcm = est_test_load_wav("vad_pauses.wav", &n);
     edgestt_vad *v = open_vad();
     int ok = vgold_load(&g, "pauses");
     edgestt_vad_segment segs[16];
@@ -212,7 +193,7 @@ TEST(vad_segments_pauses_truth) {
  * probabilities equal to edgestt_vad_prob's, and allocate nothing. */
 TEST(vad_feed_events) {
     size_t n, ns = 0;
-    float *pcm = load_wav("vad_pauses.wav", &n);
+    float *pcm = est_test_load_wav("vad_pauses.wav", &n);
     edgestt_vad *v = open_vad();
     if (!pcm || !v) {
         free(pcm);
@@ -257,7 +238,7 @@ TEST(vad_feed_events) {
  * the carried state changes them. */
 TEST(vad_reset_state) {
     size_t n;
-    float *pcm = load_wav("jfk.wav", &n);
+    float *pcm = est_test_load_wav("jfk.wav", &n);
     edgestt_vad *v = open_vad();
     if (!pcm || !v || n < 40 * EDGESTT_VAD_WINDOW) {
         free(pcm);
@@ -284,7 +265,7 @@ TEST(vad_reset_state) {
 /* A short segment buffer: EDGESTT_E_LIMIT, the full count, the first entries as in the full list. */
 TEST(vad_segments_capacity) {
     size_t n, nall = 0, n2 = 0, n0 = 0;
-    float *pcm = load_wav("jfk.wav", &n);
+    float *pcm = est_test_load_wav("jfk.wav", &n);
     edgestt_vad *v = open_vad();
     if (!pcm || !v) {
         free(pcm);
@@ -323,7 +304,7 @@ TEST(vad_params) {
     int s4 = edgestt_vad_set_params(v, NULL);
     /* a higher threshold finds no more speech than the default on jfk */
     size_t n, n_def = 0, n_hi = 0;
-    float *pcm = load_wav("jfk.wav", &n);
+    float *pcm = est_test_load_wav("jfk.wav", &n);
     edgestt_vad_segment a[16], b[16];
     int s5 = pcm ? edgestt_vad_segments(v, pcm, n, a, 16, &n_def) : -100;
     q = p;
@@ -464,7 +445,7 @@ TEST(vad_damaged_model) {
  * agree bit for bit on finite input). */
 TEST(vad_kernel_variants) {
     size_t n;
-    float *pcm = load_wav("jfk.wav", &n);
+    float *pcm = est_test_load_wav("jfk.wav", &n);
     CHECK(pcm && n > 160 * EDGESTT_VAD_WINDOW);
     const char *old = getenv("EDGESTT_KERNELS");
     char *saved = old ? strdup(old) : NULL;

@@ -31,28 +31,13 @@ static unsigned char *slurp(const char *path, size_t *len) {
     return p;
 }
 
-static float *load_wav(const char *rel, size_t *n) {
-    size_t len;
-    unsigned char *img = slurp(est_test_data(rel), &len);
-    edgestt_wav_info info;
-    float *pcm = NULL;
-    *n = 0;
-    if (img && edgestt_wav_parse(img, len, &info, NULL) == EDGESTT_OK && info.sample_rate == 16000) {
-        pcm = malloc((size_t)info.n_samples_16k * sizeof(float) + 4);
-        if (pcm && edgestt_wav_decode(img, len, &info, pcm, NULL, 0, NULL) == EDGESTT_OK) *n = (size_t)info.n_samples_16k;
-        else free(pcm), pcm = NULL;
-    }
-    free(img);
-    return pcm;
-}
-
 static const char *const cases[4] = {"jfk_1500", "jfk_sil600_3000", "pauses_sil600_3000", "pauses_sil600_2000"};
 
 TEST(vad_max_speech_matches_reference) {
     size_t len, n[2] = {0, 0};
     gold g;
     g.text = (char *)slurp(est_test_data("golden/vad_maxspeech.txt"), &len);
-    float *pcm[2] = {load_wav("jfk.wav", &n[0]), load_wav("vad_pauses.wav", &n[1])};
+    float *pcm[2] = {est_test_load_wav("jfk.wav", &n[0]), est_test_load_wav("vad_pauses.wav", &n[1])};
     edgestt_vad *v = NULL;
     int st = g.text && pcm[0] && pcm[1] ? edgestt_vad_open(est_test_data(VAD_MODEL), NULL, 0, &v, NULL) : -100;
     int fails = 0, soft_all = 0, hard_all = 0;
@@ -146,7 +131,7 @@ TEST(vad_max_speech_params) {
  * after the cut is the next utterance; every final within max_speech_ms with its padding. */
 TEST(stream_max_speech_finalises) {
     size_t n = 0;
-    float *pcm = load_wav("vad_pauses.wav", &n);
+    float *pcm = est_test_load_wav("vad_pauses.wav", &n);
     edgestt_model *m = NULL;
     edgestt_vad *v = NULL;
     edgestt_params mp;
