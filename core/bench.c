@@ -25,6 +25,7 @@ edgestt_status edgestt_bench(const edgestt_model *model, int n_threads, int n_to
                              edgestt_diag *diag) {
     if (!model || !out) return (edgestt_status)est_diag(diag, EDGESTT_E_INVALID_ARG, "bench: NULL model or result");
     memset(out, 0, sizeof *out);
+    if (model->pk) return (edgestt_status)est_diag(diag, EDGESTT_E_UNSUPPORTED, "bench: Whisper models only (parakeet: models/tools/parakeet-bench)");
     if (n_threads < 1 || n_threads > EST_MAX_THREADS)
         return (edgestt_status)est_diag(diag, EDGESTT_E_INVALID_ARG, "bench: threads %d not in [1, %d]", n_threads,
                                         EST_MAX_THREADS);

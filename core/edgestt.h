@@ -114,7 +114,7 @@ EDGESTT_API const char *edgestt_kv_type_name(int kv_type);
 
 typedef struct edgestt_model_info {
     edgestt_file_format format;
-    const char *arch;         /* "whisper" */
+    const char *arch;         /* "whisper" or "parakeet" (see the transcription section) */
     int n_vocab, n_audio_ctx, n_audio_state, n_audio_head, n_audio_layer;
     int n_text_ctx, n_text_state, n_text_head, n_text_layer, n_mels;
     int multilingual;         /* 1 if the vocabulary has the multilingual layout */
@@ -340,6 +340,18 @@ EDGESTT_API edgestt_status edgestt_vad_segments(edgestt_vad *vad, const float *p
  * beyond what the state was planned for: EDGESTT_E_LIMIT), EDGESTT_E_LIMIT when the result
  * capacity (max_tokens / max_segments) is full -- the segments found so far stay readable -- and
  * the forward pass's codes otherwise; edgestt_state_error() gives the one-line detail.
+ *
+ * Parakeet models (GGUF general.architecture "parakeet", docs/parakeet-gguf.md; the same open,
+ * state and result calls): the state is planned for max_audio_windows x 30 s of audio (longer:
+ * EDGESTT_E_LIMIT); a call runs greedy TDT (greedy RNN-T for models without durations) over the
+ * whole audio and gives ONE segment (0 .. the audio's end; none when no token is found) whose
+ * tokens carry t0 = frame x 80 ms, t1 = t0 + max(duration, 1) x 80 ms (clipped to the end) and
+ * p = 0 (not computed).  As in sherpa-onnx, Whisper's decoding options (beam_size, best_of,
+ * temperatures, thresholds, language, prompts, timestamps, suppress_*) are ignored; task
+ * TRANSLATE is refused (EDGESTT_E_UNSUPPORTED).  Text: SentencePiece pieces, U+2581 -> space.
+ * edgestt_model_info: arch "parakeet", encoder dims in the n_audio_* fields, predictor in
+ * n_text_state / n_text_layer, n_vocab with the blank, counts over the weight matrices.
+ * edgestt_token_bytes gives the piece, special tokens are all -1; log-mel, bench, streams: UNSUPPORTED.
  */
 typedef struct edgestt_state edgestt_state;
 

@@ -157,6 +157,99 @@ static int check_max_memory(const edgestt_model *h, const edgestt_params *p, edg
     return EDGESTT_OK;
 }
 
+/* ==== parakeet (general.architecture "parakeet", models/parakeet.c) ======================= */
+
+/* Scan visitor: sets *ctx when general.architecture is the string "parakeet". */
+static int visit_arch(void *ctx, const est_gguf_kv *kv) {
+    if (est_gguf_key_is(kv, "general.architecture") && kv->type == EST_GGUF_STRING && kv->end - kv->val == 16 &&
+        memcmp(kv->val + 8, "parakeet", 8) == 0)
+        *(int *)ctx = 1;
+    return 0;
+}
+
+/* 1 if the image is a GGUF that names the parakeet architecture (its own open path reports the
+ * errors of a broken one, so a failing scan after the key still counts). */
+static int is_parakeet(const est_map *map) {
+    int pk = 0;
+    est_gguf_layout lay;
+    if (map->size < 4 || est_rd_u32(map->data) != EST_GGUF_MAGIC) return 0;
+    (void)est_gguf_scan(map->data, map->size, &lay, visit_arch, &pk, NULL);
+    return pk;
+}
+
+/* Arena of a parakeet handle, bottom only: the handle, the est_pk_open block, the pool. */
+static int plan_pk(est_arena *a, size_t pk_bytes, size_t pool_size, edgestt_model **h, void **pk_mem, void **pool_mem) {
+    void *q;
+    int st = est_arena_alloc(a, sizeof(edgestt_model), &q);
+    *h = (edgestt_model *)q;
+    if (!st) st = est_arena_alloc(a, pk_bytes, pk_mem);
+    if (!st) st = est_arena_alloc(a, pool_size, pool_mem);
+    return st;
+}
+
+/* open_image for a parakeet GGUF: plan from est_pk_open_size, refuse max_memory before binding. */
+static int open_parakeet(const est_map *map, const edgestt_params *p, void *mem, size_t mem_size,
+                         edgestt_model **out, size_t *bytes, edgestt_diag *diag) {
+    size_t pk_bytes = 0, pool_size = est_pool_size(p->n_threads), samples;
+    const est_kernels *kern = NULL;
+    edgestt_model *h;
+    void *pk_mem, *pool_mem;
+    est_arena a;
+    int st = est_pk_open_size(map->data, map->size, &pk_bytes, diag);
+    if (st) return st;
+    est_arena_init_measure(&a);
+    if ((st = plan_pk(&a, pk_bytes, pool_size, &h, &pk_mem, &pool_mem)) != 0) return plan_status(st, diag);
+    const size_t required = est_arena_required(&a);
+    if (bytes) {
+        *bytes = required;
+        return EDGESTT_OK;
+    }
+    if ((st = pick_kernels(p, &kern, diag)) != 0) return st;
+    if (p->max_memory && required > p->max_memory)
+        return est_diag(diag, EDGESTT_E_LIMIT, "model: needs more than %zu bytes (handle %zu + state), over max_memory %zu",
+                        required, required, p->max_memory);
+    if (!est_mul((size_t)p->max_audio_windows, (size_t)30 * 16000, &samples))
+        return est_diag(diag, EDGESTT_E_LIMIT, "model: max_audio_windows %d overflows", p->max_audio_windows);
+    void *owned = NULL;
+    if (mem) {
+        if (mem_size < required)
+            return est_diag(diag, EDGESTT_E_NOMEM, "model: buffer of %zu bytes, the plan needs %zu", mem_size, required);
+    } else {
+        owned = est_port_alloc(required);
+        if (!owned) return est_diag(diag, EDGESTT_E_NOMEM, "model: cannot allocate %zu bytes", required);
+        mem = owned;
+        mem_size = required;
+    }
+    est_arena_init(&a, mem, mem_size);
+    st = plan_pk(&a, pk_bytes, pool_size, &h, &pk_mem, &pool_mem);
+    if (st) st = plan_status(st == EDGESTT_E_NOMEM ? EDGESTT_E_INTERNAL : st, diag);
+    if (!st) memset(h, 0, sizeof *h);
+    if (!st) st = est_pk_open(map->data, map->size, kern, pk_mem, pk_bytes, &h->pk, diag);
+    if (!st && (st = est_pool_init(&h->pool, pool_mem, pool_size, p->n_threads)) != 0)
+        st = est_diag(diag, st, "model: cannot start %d threads", p->n_threads);
+    if (st) {
+        est_port_free(owned);
+        return st;
+    }
+    h->owned = owned;
+    h->map = *map;
+    h->format = EDGESTT_FORMAT_GGUF;
+    h->kernels = kern;
+    h->n_threads = p->n_threads;
+    h->kv_type = p->kv_type;
+    h->arena_bytes = required;
+    h->pk_max_samples = samples;
+    h->arena = a;
+    if (p->max_memory && (st = check_max_memory(h, p, diag)) != 0) {
+        est_pool_destroy(h->pool);
+        memset(h, 0, sizeof *h);
+        est_port_free(owned);
+        return st;
+    }
+    *out = h;
+    return EDGESTT_OK;
+}
+
 /* The common path of open, open_memory and the two mem_size calls (bytes != NULL: measure only). */
 static int open_image(const est_map *map, const est_shards *sh, const edgestt_params *params, void *mem,
                       size_t mem_size, edgestt_model **out, size_t *bytes, edgestt_diag *diag) {
@@ -167,6 +260,10 @@ static int open_image(const est_map *map, const est_shards *sh, const edgestt_pa
     const est_kernels *kern = NULL;
     int st = est_model_check_params(params, &p, diag);
     if (st) return st;
+    if (is_parakeet(map)) {
+        if (sh && sh->n) return est_diag(diag, EDGESTT_E_UNSUPPORTED, "model: parakeet shard sets are not supported");
+        return open_parakeet(map, &p, mem, mem_size, out, bytes, diag);
+    }
     if ((st = est_whisper_probe_image(map->data, map->size, &pr, diag)) != 0) return st;
     for (int i = 0; sh && i < sh->n; i++) {
         pr.n_file_tensors += sh->lay[i].n_tensors;
@@ -342,10 +439,60 @@ void edgestt_close(edgestt_model *model) {
 
 /* ==== info and tokens ==================================================================== */
 
+/* Count one weight matrix of a parakeet model into info. */
+static void pk_count(edgestt_model_info *info, int type, int64_t n, int64_t k, size_t stride) {
+    if (type < 0 || type >= 16) return;
+    info->n_by_type[type]++;
+    info->n_tensors++;
+    info->n_params += n * k;
+    info->weight_bytes += (size_t)n * stride;
+}
+
+/* Model info of a parakeet handle: encoder dims as the audio fields, predictor as the text
+ * fields; tensor counts, parameters and types over the weight matrices (linear layers and the
+ * predictor embedding; norms, biases and convolutions, all F32, are not counted). */
+static void pk_info(const edgestt_model *m, edgestt_model_info *info) {
+    const est_pk_model *pk = m->pk;
+    const est_pk_hparams *hp = &pk->hp;
+    info->arch = "parakeet";
+    info->n_vocab = hp->n_vocab + 1; /* pieces + blank */
+    info->n_audio_state = hp->d_model;
+    info->n_audio_head = hp->n_heads;
+    info->n_audio_layer = hp->n_layers;
+    info->n_text_state = hp->pred_hidden;
+    info->n_text_layer = hp->pred_layers;
+    info->n_mels = hp->n_mels;
+    info->multilingual = 0;
+    for (int l = 0; l < hp->n_layers; l++) {
+        const est_pk_linear *ls[] = {&pk->layers[l].ff1_1, &pk->layers[l].ff1_2, &pk->layers[l].ff2_1,
+                                     &pk->layers[l].ff2_2, &pk->layers[l].q,     &pk->layers[l].k,
+                                     &pk->layers[l].v,     &pk->layers[l].o,     &pk->layers[l].pos,
+                                     &pk->layers[l].pw1,   &pk->layers[l].pw2};
+        for (size_t i = 0; i < sizeof ls / sizeof ls[0]; i++)
+            if (ls[i]->w) pk_count(info, ls[i]->type, ls[i]->n, ls[i]->k, ls[i]->stride);
+    }
+    const est_pk_linear *g[] = {&pk->sub3, &pk->sub6, &pk->sub_out, &pk->joint_enc, &pk->joint_pred, &pk->joint_out};
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
+        if (g[i]->w) pk_count(info, g[i]->type, g[i]->n, g[i]->k, g[i]->stride);
+    for (int l = 0; l < hp->pred_layers && l < EST_PK_MAX_LSTM; l++) {
+        if (pk->lstm_ih[l].w) pk_count(info, pk->lstm_ih[l].type, pk->lstm_ih[l].n, pk->lstm_ih[l].k, pk->lstm_ih[l].stride);
+        if (pk->lstm_hh[l].w) pk_count(info, pk->lstm_hh[l].type, pk->lstm_hh[l].n, pk->lstm_hh[l].k, pk->lstm_hh[l].stride);
+    }
+    if (pk->embed) pk_count(info, pk->embed_type, (int64_t)hp->n_vocab + 1, hp->pred_hidden, pk->embed_stride);
+    info->arena_bytes = m->arena_bytes;
+    info->kernels = m->kernels ? m->kernels->name : "?";
+    info->mapped = m->map.mapped;
+    info->kv_type = m->kv_type;
+}
+
 edgestt_status edgestt_model_get_info(const edgestt_model *m, edgestt_model_info *info) {
     if (!m || !info) return EDGESTT_E_INVALID_ARG;
     memset(info, 0, sizeof *info);
     info->format = m->format;
+    if (m->pk) {
+        pk_info(m, info);
+        return EDGESTT_OK;
+    }
     info->arch = "whisper";
     info->n_vocab = m->hp.n_vocab;
     info->n_audio_ctx = m->hp.n_audio_ctx;
@@ -372,12 +519,18 @@ edgestt_status edgestt_model_get_info(const edgestt_model *m, edgestt_model_info
 
 edgestt_status edgestt_special_tokens_get(const edgestt_model *m, edgestt_special_tokens *st) {
     if (!m || !st) return EDGESTT_E_INVALID_ARG;
+    if (m->pk) { /* no Whisper special tokens: every id -1 */
+        memset(st, 0xff, sizeof *st);
+        st->n_languages = 0;
+        return EDGESTT_OK;
+    }
     *st = m->tok.st;
     return EDGESTT_OK;
 }
 
 edgestt_status edgestt_token_bytes(const edgestt_model *m, int id, const char **bytes, size_t *len) {
     if (!m || !bytes || !len) return EDGESTT_E_INVALID_ARG;
+    if (m->pk) return (edgestt_status)est_pk_piece(m->pk, id, bytes, len); /* the SentencePiece piece */
     const uint8_t *b;
     int st = est_tok_bytes(&m->tok, id, &b, len);
     if (st) return (edgestt_status)st;
@@ -388,6 +541,12 @@ edgestt_status edgestt_token_bytes(const edgestt_model *m, int id, const char **
 edgestt_status edgestt_detokenize(const edgestt_model *m, const int *ids, int n_ids, char *out, size_t cap,
                                   size_t *written) {
     if (!m || (!ids && n_ids) || n_ids < 0 || (!out && cap)) return EDGESTT_E_INVALID_ARG;
+    if (m->pk) {
+        size_t len = 0;
+        int st = est_pk_detokenize(m->pk, (const int32_t *)ids, n_ids, out, cap, &len);
+        if (written) *written = len < cap ? len : (cap ? cap - 1 : 0);
+        return (edgestt_status)(st == EDGESTT_OK && !cap ? EDGESTT_E_NOMEM : st);
+    }
     size_t at = 0;
     int st = EDGESTT_OK;
     if (written) *written = 0;
@@ -421,6 +580,7 @@ edgestt_status edgestt_detokenize(const edgestt_model *m, const int *ids, int n_
 edgestt_status edgestt_log_mel(edgestt_model *m, const float *samples, size_t n_samples, float *out,
                                size_t out_floats) {
     if (!m || (!samples && n_samples) || !out) return EDGESTT_E_INVALID_ARG;
+    if (m->pk) return EDGESTT_E_UNSUPPORTED; /* Whisper's log-mel only */
     const int n_frames = 2 * m->hp.n_audio_ctx;
     if (out_floats < (size_t)m->hp.n_mels * (size_t)n_frames) return EDGESTT_E_INVALID_ARG;
     size_t mark = est_arena_mark(&m->arena);

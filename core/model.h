@@ -12,6 +12,7 @@
 #define EST_MODEL_H
 
 #include "../kernels/kernels.h"
+#include "../models/parakeet.h"
 #include "../models/whisper.h"
 #include "../port/port.h"
 
@@ -43,6 +44,8 @@ struct edgestt_model {
     edgestt_kv_type kv_type;      /* K/V cache type of the states planned from this handle */
     size_t arena_bytes;           /* planned block size (est_arena_required) */
     size_t mel_scratch_bytes;     /* scratch est_log_mel needs for one window */
+    est_pk_model *pk;             /* general.architecture "parakeet": the transducer (hp, w, tok unused) */
+    size_t pk_max_samples;        /* parakeet: samples a state is planned for (max_audio_windows x 30 s) */
 };
 
 /* Where each planned block went (NULL while measuring), and the arena usage after each

@@ -160,6 +160,10 @@ edgestt_status edgestt_stream_mem_size(const edgestt_model *fast, const edgestt_
     if (!bytes) return (edgestt_status)est_diag(d, EDGESTT_E_INVALID_ARG, "stream: bytes is NULL");
     if (in) p = *in;
     else edgestt_stream_params_default(&p);
+    edgestt_model_info mi[2];
+    if ((fast && !edgestt_model_get_info(fast, &mi[0]) && strcmp(mi[0].arch, "whisper")) ||
+        (acc && !edgestt_model_get_info(acc, &mi[1]) && strcmp(mi[1].arch, "whisper"))) /* Whisper windows only */
+        return (edgestt_status)est_diag(d, EDGESTT_E_UNSUPPORTED, "stream: parakeet models cannot stream yet");
     int st = check_params(fast, acc, &p, &max_utt, d);
     if (st) return (edgestt_status)st;
     est_arena a;

@@ -46,6 +46,9 @@ struct edgestt_state {
     float lang_prob;
     edgestt_timings tm;
     edgestt_diag err;
+    est_pk_state *pk;             /* parakeet models: the transducer's activations (ws, dec unused) */
+    est_pool *pk_pool;            /* its own pool (NULL with a shared one) */
+    int32_t *pk_ids, *pk_frames, *pk_durs; /* [max_tokens] greedy output */
 };
 
 /* ==== parameters ========================================================================= */
@@ -103,6 +106,38 @@ static int rows_of(const edgestt_full_params *p) { return p->beam_size > p->best
         (ptr) = (type *)q_;                                                                                          \
     } while (0)
 
+/* plan_state for a parakeet model: results, greedy output, est_pk_state, pool (started last). */
+static int plan_pk_state(const edgestt_model *m, const edgestt_full_params *p, est_arena *a, edgestt_state *s,
+                         edgestt_state **out) {
+    int st;
+    size_t bytes, pool_size = 0;
+    void *mem, *pool_mem = NULL;
+    const int threads = p->pool ? est_pool_threads(est_pool_of(p->pool)) : p->n_threads;
+    PLACE(s->tokens, p->max_tokens, edgestt_token_data);
+    PLACE(s->segs, p->max_segments, edgestt_segment);
+    PLACE(s->pk_ids, p->max_tokens, int32_t);
+    PLACE(s->pk_frames, p->max_tokens, int32_t);
+    PLACE(s->pk_durs, p->max_tokens, int32_t);
+    PLACE(s->pk, 1, est_pk_state);
+    if ((st = est_pk_state_size(m->pk, m->pk_max_samples, threads, &bytes)) != 0) return st;
+    if ((st = est_arena_alloc(a, bytes, &mem)) != 0) return st;
+    if (!p->pool) {
+        pool_size = est_pool_size(p->n_threads);
+        if ((st = est_arena_alloc(a, pool_size, &pool_mem)) != 0) return st;
+    }
+    if (est_arena_measuring(a)) return EDGESTT_OK;
+    est_pool *pool = p->pool ? est_pool_of(p->pool) : NULL;
+    if (!p->pool && (st = est_pool_init(&s->pk_pool, pool_mem, pool_size, p->n_threads)) != 0) return st;
+    if (s->pk_pool) pool = s->pk_pool;
+    if ((st = est_pk_state_init(s->pk, m->pk, m->pk_max_samples, pool, mem, bytes)) != 0) {
+        if (s->pk_pool) est_pool_destroy(s->pk_pool);
+        s->pk_pool = NULL;
+        return st;
+    }
+    *out = s;
+    return EDGESTT_OK;
+}
+
 /* Reserve (measuring) or place (placing) everything of a state; *out receives it when placing. */
 static int plan_state(const edgestt_model *m, const edgestt_full_params *p, est_arena *a, edgestt_state **out) {
     int st;
@@ -113,6 +148,7 @@ static int plan_state(const edgestt_model *m, const edgestt_full_params *p, est_
     memset(s, 0, sizeof *s);
     s->model = m;
     s->plan = *p;
+    if (m->pk) return plan_pk_state(m, p, a, s, out);
     s->n_mels = m->hp.n_mels;
     s->n_frames = 2 * m->hp.n_audio_ctx;
     const int rows = rows_of(p);
@@ -209,6 +245,11 @@ edgestt_status edgestt_state_init(const edgestt_model *model, const edgestt_full
     }
     s->owned = owned;
     s->arena = a;
+    s->lang_token = -1;
+    if (s->pk) {
+        *out = s;
+        return EDGESTT_OK;
+    }
     s->be.ctx = s->ws;
     s->be.decode = be_decode;
     s->be.decode_batch = be_decode_batch;
@@ -222,7 +263,8 @@ edgestt_status edgestt_state_init(const edgestt_model *model, const edgestt_full
 void edgestt_state_free(edgestt_state *s) {
     if (!s) return;
     void *owned = s->owned;
-    est_whisper_state_release(s->ws);
+    if (s->ws) est_whisper_state_release(s->ws);
+    if (s->pk_pool) est_pool_destroy(s->pk_pool);
     memset(s, 0, sizeof *s);
     est_port_free(owned);
 }
@@ -418,6 +460,48 @@ static int resolve_language(edgestt_state *s, const edgestt_full_params *p, cons
     return EDGESTT_OK;
 }
 
+/* A parakeet model: greedy TDT (RNN-T without durations) over the whole audio, one segment. */
+static edgestt_status transcribe_pk(edgestt_state *s, const float *pcm, size_t n, const edgestt_full_params *p) {
+    const est_pk_hparams *hp = &s->model->pk->hp;
+    if (p->task == EDGESTT_TASK_TRANSLATE)
+        return (edgestt_status)est_diag(&s->err, EDGESTT_E_UNSUPPORTED, "transcribe: a parakeet model cannot translate");
+    if (n > s->model->pk_max_samples)
+        return (edgestt_status)est_diag(&s->err, EDGESTT_E_LIMIT,
+                                        "transcribe: %zu samples, the parakeet state is planned for %zu (max_audio_windows x 30 s)",
+                                        n, s->model->pk_max_samples);
+    const int cap = p->max_tokens < s->plan.max_tokens ? p->max_tokens : s->plan.max_tokens;
+    int nt = 0;
+    const uint64_t t0 = est_port_now_ns();
+    int st = est_pk_transcribe(s->pk, pcm, n, s->pk_ids, s->pk_frames, s->pk_durs, cap, &nt);
+    s->tm.encode_ms = ms_since(t0);
+    s->tm.n_windows = 1;
+    if (st == EDGESTT_E_LIMIT)
+        return (edgestt_status)est_diag(&s->err, st, "transcribe: more than max_tokens %d tokens", cap);
+    if (st) return (edgestt_status)est_diag(&s->err, st, "transcribe: the parakeet pipeline failed (%s)", edgestt_strerror(st));
+    const int64_t frame_ms = (int64_t)hp->hop_length * hp->sub_factor * 1000 / hp->sample_rate;
+    const int64_t end_ms = (int64_t)(n / 16); /* 16 samples per ms */
+    for (int i = 0; i < nt; i++) {
+        edgestt_token_data *t = &s->tokens[i];
+        const int d = s->pk_durs[i] > 1 ? s->pk_durs[i] : 1;
+        t->id = s->pk_ids[i];
+        t->p = 0.0f;
+        t->t0_ms = (int64_t)s->pk_frames[i] * frame_ms;
+        t->t1_ms = t->t0_ms + d * frame_ms;
+        if (t->t0_ms > end_ms) t->t0_ms = end_ms;
+        if (t->t1_ms > end_ms) t->t1_ms = end_ms;
+        t->segment = 0;
+    }
+    s->n_tokens = nt;
+    if (nt > 0) {
+        memset(&s->segs[0], 0, sizeof s->segs[0]);
+        s->segs[0].t1_ms = end_ms;
+        s->segs[0].n_tokens = nt;
+        s->n_segs = 1;
+    }
+    if (p->progress) p->progress(p->progress_user, end_ms, end_ms);
+    return EDGESTT_OK;
+}
+
 edgestt_status edgestt_transcribe(edgestt_state *s, const float *pcm, size_t n, const edgestt_full_params *params) {
     edgestt_full_params dflt;
     if (!s || !s->model) return EDGESTT_E_INVALID_ARG;
@@ -438,6 +522,7 @@ edgestt_status edgestt_transcribe(edgestt_state *s, const float *pcm, size_t n, 
     const edgestt_full_params *p = params;
     int st = check_plan(p, &s->err);
     if (st) return (edgestt_status)st;
+    if (s->pk) return transcribe_pk(s, pcm, n, p);
     if (p->beam_size > rows_of(&s->plan))
         return (edgestt_status)est_diag(&s->err, EDGESTT_E_LIMIT, "beam_size %d, the state was planned for %d", p->beam_size,
                                         rows_of(&s->plan));
@@ -556,6 +641,10 @@ edgestt_status edgestt_get_token(const edgestt_state *s, int i, edgestt_token_da
 /* Text of result tokens [first, first + n) into out (see edgestt_segment_text). */
 static edgestt_status tokens_text(const edgestt_state *s, int first, int n, char *out, size_t cap, size_t *len) {
     if ((!out && cap) || !len) return EDGESTT_E_INVALID_ARG;
+    if (s->pk) {
+        int st = est_pk_detokenize(s->model->pk, s->pk_ids + first, n, out, cap, len);
+        return (edgestt_status)(st == EDGESTT_OK && !cap ? EDGESTT_E_NOMEM : st);
+    }
     const est_tokenizer *tok = &s->model->tok;
     const int *ids = n > 0 ? &s->tokens[first].id : NULL;
     size_t total = est_dec_text_strided(tok, ids, sizeof(edgestt_token_data) / sizeof(int), n, tok->st.eot,

@@ -16,6 +16,7 @@
 #include "../kernels/kernels.h"
 #include "../kernels/quant.h"
 #include "../models/parakeet.h"
+#include "pk_mini.h"
 #include "test.h"
 
 /* ---- pk-mini generator -------------------------------------------------------------------- */
@@ -911,3 +912,13 @@ TEST(pk_open_refuses_values) {
         free(img);
     }
 }
+
+/* ---- pk-mini for other tests (tests/pk_mini.h) ---------------------------------------------- */
+
+uint8_t *est_test_pk_mini(int rnnt, const char *arch, size_t *size) {
+    return build_mini(mini_seed(), rnnt, NULL, arch, size);
+}
+
+int est_test_pk_gold(const char *key, double *out, int cap) { return pk_gold(key, out, cap); }
+
+float *est_test_pk_wav(const char *rel, size_t *n) { return load_wav(rel, n); }
