@@ -10,16 +10,16 @@
  *    tokens between two timestamps sharing that interval in proportion to their byte lengths;
  *  - generated tiny-size models (random weights) in F16, Q8_0 and Q4_0 transcribing jfk.wav end to
  *    end, the .bin and the GGUF of the same weights giving identical results; on every architecture
- *    the two layouts bind the same bytes (no encode), and tiny-en-q4_0 gives the token ids and
- *    probabilities recorded on x86-64;
+ *    the two layouts bind the same bytes (no encode), and tiny-en F16, Q8_0 and Q4_0 (GGUF) each give
+ *    the token ids and probabilities recorded on x86-64;
  *  - the state plan of tiny with beam 5: the default (f16 K/V caches) within the project's memory
  *    target (30 MB), f32 K/V caches exactly the K/V bytes more; edgestt_params.kv_type checked.
  *
  * ARM builds run under qemu (~100x slower): the long case runs whole there (mini model, greedy, 3
- * windows of at most 96 tokens); the layout binding check runs there too (about a CPU-second), but
- * the tiny-model transcriptions are skipped unless EDGESTT_TEST_TINY=1: one 30 s tiny encode alone
- * took about 130 CPU-seconds under qemu-aarch64 -cpu cortex-a72 (Q4_0 or Q8_0, 1 or 2 threads,
- * measured on a shared 2-core machine), over what the emulated CI suites can spend on it.
+ * windows of at most 96 tokens); the layout binding check and the three recorded tiny transcriptions
+ * (24 tokens each; about 105 / 105 / 200 CPU-seconds for Q4_0 / Q8_0 / F16 under qemu-aarch64 -cpu
+ * cortex-a72 on a loaded 2-core machine) run there too; the twelve-run layout comparison below is
+ * native only unless EDGESTT_TEST_TINY=1 (the layouts' agreement is the binding check's job there).
  */
 #define _GNU_SOURCE
 #include <math.h>
@@ -424,8 +424,8 @@ static int same_binding(const edgestt_model *a, const edgestt_model *b, int *res
 }
 
 /* No encode: the .bin and the GGUF of each tiny model bind the same bytes (cheap under qemu, so the
- * layouts' agreement is checked on every architecture; the transcriptions below are native only
- * unless EDGESTT_TEST_TINY=1). */
+ * layouts' agreement is checked on every architecture; the twelve-run comparison below is native
+ * only unless EDGESTT_TEST_TINY=1). */
 TEST(e2e_tiny_layouts_bind_the_same_weights) {
     static const char *types[] = {"f16", "q8_0", "q4_0"};
     for (int t = 0; t < 3; t++) {
@@ -446,34 +446,50 @@ TEST(e2e_tiny_layouts_bind_the_same_weights) {
     }
 }
 
-/* One tiny encode: tiny-en-q4_0.gguf (the cheapest file) on jfk.wav, greedy without timestamps, 24
- * tokens (sample_len), default f16 K/V caches, 2 threads (run_file).  The ids and
+/* One tiny encode per weight type: tiny-en-{q4_0,q8_0,f16}.gguf on jfk.wav, greedy without
+ * timestamps, 24 tokens (sample_len), default f16 K/V caches, 2 threads (run_file).  The ids and
  * the chosen tokens' probabilities were recorded on x86-64 (avx2 = ref bit for bit, as
  * test_isa_transcripts checks on the mini models); a run under qemu (neon, neondot, ARMv7 NEON) must
  * give the same ids and the same probabilities within 1e-4 relative (the kernels are specified bit
  * for bit; the slack is for the C library's expf).  Random weights repeat one token, but each step's
  * probability differs, so every step checks the whole path (encoder, cross K/V, decoder, logits).  If
  * the decoding or the generated tiny models change on purpose, record the new values (printed). */
-static const int tiny_q4_0_ids[24] = {
-    43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236,
-    43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236};
-static const float tiny_q4_0_p[24] = {
-    0.0124703813f, 0.0484293886f, 0.0729939491f, 0.0433587059f, 0.0834718496f, 0.0772012547f,
-    0.097362861f,  0.0898125917f, 0.0624099709f, 0.082626693f,  0.0835675895f, 0.0615823641f,
-    0.120710194f,  0.0504751205f, 0.0484842174f, 0.082172446f,  0.0659066588f, 0.0645316243f,
-    0.0799389631f, 0.0429271087f, 0.0570171587f, 0.0605758764f, 0.0563787855f, 0.0444070511f};
+typedef struct tiny_record {
+    const char *file;
+    int ids[24];
+    float p[24];
+} tiny_record;
 
-TEST(e2e_tiny_q4_0_transcribes_the_recorded_ids) {
-    const char *env = getenv("EDGESTT_TEST_TINY");
-    if (LIGHT && !(env && *env == '1')) {
-        printf("skipped under emulation (one tiny encode; EDGESTT_TEST_TINY=1 runs it)\n");
-        return;
-    }
+static const tiny_record tiny_records[3] = {
+    {"tiny-en-q4_0.gguf",
+     {43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236,
+      43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236},
+     {0.0124703813f, 0.0484293886f, 0.0729939491f, 0.0433587059f, 0.0834718496f, 0.0772012547f,
+      0.097362861f,  0.0898125917f, 0.0624099709f, 0.082626693f,  0.0835675895f, 0.0615823641f,
+      0.120710194f,  0.0504751205f, 0.0484842174f, 0.082172446f,  0.0659066588f, 0.0645316243f,
+      0.0799389631f, 0.0429271087f, 0.0570171587f, 0.0605758764f, 0.0563787855f, 0.0444070511f}},
+    {"tiny-en-q8_0.gguf",
+     {9376, 9376, 9376, 9376, 9376, 43236, 43236, 43236, 43236, 43236, 43236, 43236,
+      43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236},
+     {0.0107864067f, 0.0186569002f, 0.0173886754f, 0.0148873003f, 0.0120870247f, 0.0119662862f,
+      0.0486507751f, 0.0593559444f, 0.0372914039f, 0.0475106314f, 0.0466491133f, 0.0371116214f,
+      0.0649464503f, 0.0299457461f, 0.0334336162f, 0.0401145741f, 0.0345167406f, 0.03743596f,
+      0.0459969603f, 0.0246165469f, 0.0339603871f, 0.0307558831f, 0.0289638638f, 0.0290721152f}},
+    {"tiny-en-f16.gguf",
+     {9376, 9376, 9376, 9376, 9376, 43236, 43236, 43236, 43236, 43236, 43236, 43236,
+      43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236, 43236},
+     {0.0111557785f, 0.0192803424f, 0.0182299539f, 0.0152133899f, 0.012528332f, 0.0115691191f,
+      0.0474939942f, 0.0560249463f, 0.0356885418f, 0.0459233224f, 0.0460474417f, 0.0364330821f,
+      0.064646937f, 0.028560413f, 0.0320853926f, 0.0406486243f, 0.0335237421f, 0.035773322f,
+      0.0444412418f, 0.0241953954f, 0.0335137136f, 0.0298513155f, 0.0280197393f, 0.0280318931f}},
+};
+
+static void tiny_recorded(const tiny_record *r) {
     size_t n = 0;
     float *pcm = est_test_load_wav("jfk.wav", &n);
     CHECK(pcm);
     run_out o;
-    const int ok = run_file("tiny-en-q4_0.gguf", 0, pcm, n, &o);
+    const int ok = run_file(r->file, 0, pcm, n, &o);
     free(pcm);
     if (!ok) run_free(&o);
     CHECK(ok);
@@ -481,20 +497,24 @@ TEST(e2e_tiny_q4_0_transcribes_the_recorded_ids) {
     int first = o.n_tok == n_want ? -1 : 0;
     double worst = 0.0;
     for (int i = 0; i < o.n_tok && i < n_want && first < 0; i++) {
-        const double rel = fabs((double)o.tok[i].p - tiny_q4_0_p[i]) / tiny_q4_0_p[i];
-        if (o.tok[i].id != tiny_q4_0_ids[i] || !(rel <= 1e-4)) first = i;
+        const double rel = fabs((double)o.tok[i].p - r->p[i]) / r->p[i];
+        if (o.tok[i].id != r->ids[i] || !(rel <= 1e-4)) first = i;
         if (rel > worst) worst = rel;
     }
-    printf("tiny-en-q4_0.gguf greedy, no timestamps: %d tokens (id/p):", o.n_tok);
+    printf("%s greedy, no timestamps: %d tokens (id/p):", r->file, o.n_tok);
     for (int i = 0; i < o.n_tok; i++) printf(" %d/%.9g", o.tok[i].id, (double)o.tok[i].p);
     printf("\nlargest relative difference from the recorded probabilities %.3g\n", worst);
     const int n_tok = o.n_tok, got = first >= 0 && first < o.n_tok ? o.tok[first].id : -1;
     const double got_p = first >= 0 && first < o.n_tok ? o.tok[first].p : -1.0;
     run_free(&o);
-    CHECKF(first < 0, "%d tokens, %d recorded on x86-64; first difference at %d (id %d p %.9g, want %d p %.9g)", n_tok,
-           n_want, first, got, got_p, first >= 0 && first < n_want ? tiny_q4_0_ids[first] : -1,
-           first >= 0 && first < n_want ? (double)tiny_q4_0_p[first] : -1.0);
+    CHECKF(first < 0, "%s: %d tokens, %d recorded on x86-64; first difference at %d (id %d p %.9g, want %d p %.9g)",
+           r->file, n_tok, n_want, first, got, got_p, first >= 0 && first < n_want ? r->ids[first] : -1,
+           first >= 0 && first < n_want ? (double)r->p[first] : -1.0);
 }
+
+TEST(e2e_tiny_q4_0_transcribes_the_recorded_ids) { tiny_recorded(&tiny_records[0]); }
+TEST(e2e_tiny_q8_0_transcribes_the_recorded_ids) { tiny_recorded(&tiny_records[1]); }
+TEST(e2e_tiny_f16_transcribes_the_recorded_ids) { tiny_recorded(&tiny_records[2]); }
 
 TEST(e2e_tiny_models_transcribe_and_layouts_agree) {
     const char *env = getenv("EDGESTT_TEST_TINY");
