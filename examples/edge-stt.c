@@ -134,13 +134,21 @@ static int cmd_info(int argc, char **argv) {
     printf("file          %s\n", path);
     printf("format        %s\n", format_name(in.format));
     printf("architecture  %s\n", in.arch);
-    printf("audio         n_ctx %d  n_state %d  n_head %d  n_layer %d  n_mels %d\n", in.n_audio_ctx,
-           in.n_audio_state, in.n_audio_head, in.n_audio_layer, in.n_mels);
-    printf("text          n_ctx %d  n_state %d  n_head %d  n_layer %d  n_vocab %d\n", in.n_text_ctx,
-           in.n_text_state, in.n_text_head, in.n_text_layer, in.n_vocab);
-    printf("vocabulary    %s, %d languages (eot %d, sot %d, first language %d, timestamps from %d)\n",
-           in.multilingual ? "multilingual" : "english-only", in.n_languages, sp.eot, sp.sot, sp.lang_first,
-           sp.timestamp_begin);
+    const int transducer = !strcmp(in.arch, "parakeet");
+    if (transducer) { /* FastConformer encoder, LSTM predictor (edgestt_model_info's parakeet mapping) */
+        printf("encoder       n_state %d  n_head %d  n_layer %d  n_mels %d\n", in.n_audio_state, in.n_audio_head,
+               in.n_audio_layer, in.n_mels);
+        printf("predictor     n_state %d  n_layer %d\n", in.n_text_state, in.n_text_layer);
+        printf("vocabulary    %d SentencePiece pieces + blank (id %d)\n", in.n_vocab - 1, in.n_vocab - 1);
+    } else {
+        printf("audio         n_ctx %d  n_state %d  n_head %d  n_layer %d  n_mels %d\n", in.n_audio_ctx,
+               in.n_audio_state, in.n_audio_head, in.n_audio_layer, in.n_mels);
+        printf("text          n_ctx %d  n_state %d  n_head %d  n_layer %d  n_vocab %d\n", in.n_text_ctx,
+               in.n_text_state, in.n_text_head, in.n_text_layer, in.n_vocab);
+        printf("vocabulary    %s, %d languages (eot %d, sot %d, first language %d, timestamps from %d)\n",
+               in.multilingual ? "multilingual" : "english-only", in.n_languages, sp.eot, sp.sot, sp.lang_first,
+               sp.timestamp_begin);
+    }
     printf("tensors       %d:", in.n_tensors);
     for (int t = 0; t < 16; t++)
         if (in.n_by_type[t]) printf(" %lld %s", (long long)in.n_by_type[t], edgestt_type_name(t));
@@ -158,10 +166,15 @@ static int cmd_info(int argc, char **argv) {
     const double es = in.kv_type == EDGESTT_KV_F32 ? 4.0 : 2.0;
     const double self_kv = (double)fp.beam_size * in.n_text_layer * in.n_text_ctx * in.n_text_state * 2.0 * es;
     const double cross_kv = (double)in.n_text_layer * in.n_audio_ctx * in.n_audio_state * 2.0 * es;
-    printf("kv caches     %s: self %.1f MiB (%d beams x %d layers x %d positions), cross %.1f MiB\n",
-           edgestt_kv_type_name(in.kv_type), self_kv / 1048576.0, fp.beam_size, in.n_text_layer, in.n_text_ctx,
-           cross_kv / 1048576.0);
-    if (edgestt_state_mem_size(m, &fp, &state_bytes, &d) == EDGESTT_OK)
+    if (!transducer)
+        printf("kv caches     %s: self %.1f MiB (%d beams x %d layers x %d positions), cross %.1f MiB\n",
+               edgestt_kv_type_name(in.kv_type), self_kv / 1048576.0, fp.beam_size, in.n_text_layer, in.n_text_ctx,
+               cross_kv / 1048576.0);
+    if (transducer && edgestt_state_mem_size(m, &fp, &state_bytes, &d) == EDGESTT_OK)
+        printf("state bytes   %zu (%.1f MiB planned: greedy, %d x 30 s of audio, %d thread%s); model + state %.1f MiB\n",
+               state_bytes, (double)state_bytes / 1048576.0, p.max_audio_windows, fp.n_threads,
+               fp.n_threads == 1 ? "" : "s", (double)(state_bytes + in.arena_bytes) / 1048576.0);
+    else if (edgestt_state_mem_size(m, &fp, &state_bytes, &d) == EDGESTT_OK)
         printf("state bytes   %zu (%.1f MiB planned: beam %d, best-of %d, %d thread%s); model + state %.1f MiB\n",
                state_bytes, (double)state_bytes / 1048576.0, fp.beam_size, fp.best_of, fp.n_threads,
                fp.n_threads == 1 ? "" : "s", (double)(state_bytes + in.arena_bytes) / 1048576.0);
