@@ -153,7 +153,11 @@ if [ $have_alsa = 1 ]; then
   timeout -s KILL 480 "$prog" listen -m "$model" $fast --no-partials --no-drop -o json -D testin >"$tmp/cap.json" 2>"$tmp/cap.err" &
   pid=$!
   i=0
-  while [ $i -lt 1800 ] && [ "$(grep -c '"final"' "$tmp/cap.json")" -lt 3 ]; do sleep 0.1; i=$((i + 1)); done
+  # (the background job opens cap.json itself, maybe after the first look: a missing file counts 0
+  # finals -- a grep error here once ended the wait at once, and a SIGINT sent before the job's
+  # exec was ignored, as background jobs of a non-interactive shell ignore SIGINT: a 480 s kill)
+  finals() { cat "$tmp/cap.json" 2>/dev/null | grep -c '"final"'; }
+  while [ $i -lt 1800 ] && [ "$(finals)" -lt 3 ]; do sleep 0.1; i=$((i + 1)); done
   kill -INT $pid
   wait $pid
   rc=$?
