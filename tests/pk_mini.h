@@ -14,6 +14,5 @@ uint8_t *est_test_pk_mini(int rnnt, const char *arch, size_t *size);
 /* Values of key in tests/data/parakeet/pk-mini.txt: the count, or -1. */
 int est_test_pk_gold(const char *key, double *out, int cap);
 /* Mono 16 kHz samples of a WAV under the test data (malloc'd), NULL if absent. */
-float *est_test_pk_wav(const char *rel, size_t *n);
 
 #endif

@@ -437,28 +437,6 @@ static double rel_err(const float *a, const float *b, size_t n) {
 }
 
 /* Mono 16 kHz samples of a committed WAV (malloc'd). */
-static float *load_wav(const char *rel, size_t *n) {
-    size_t sz = 0;
-    uint8_t *d = read_all(est_test_data(rel), &sz);
-    *n = 0;
-    if (!d) return NULL;
-    edgestt_wav_info info;
-    float *out = NULL;
-    size_t scr = 0;
-    if (edgestt_wav_parse(d, sz, &info, NULL) == 0 && edgestt_wav_scratch_size(&info, &scr) == 0) {
-        void *s = scr ? malloc(scr) : NULL;
-        out = malloc((size_t)info.n_samples_16k * sizeof(float) + 4);
-        if (out && edgestt_wav_decode(d, sz, &info, out, s, scr, NULL) == 0) *n = (size_t)info.n_samples_16k;
-        else {
-            free(out);
-            out = NULL;
-        }
-        free(s);
-    }
-    free(d);
-    return out;
-}
-
 /* ---- kernels ------------------------------------------------------------------------------- */
 
 static float frand(uint64_t *s) { return (float)((int64_t)(est_test_rand(s) >> 40) - (1 << 23)) / (float)(1 << 23); }
@@ -570,7 +548,7 @@ TEST(pk_open_refuses) {
 /* End to end on the first 3 s of jfk.wav: no allocation after init; the goldens when present. */
 TEST(pk_mini_jfk) {
     size_t n = 0;
-    float *pcm = load_wav("jfk.wav", &n);
+    float *pcm = est_test_load_wav("jfk.wav", &n);
     CHECK(pcm && n > 48000);
     n = 48000;
     mini x;
@@ -657,7 +635,7 @@ TEST(pk_mini_jfk) {
 /* pk-mini-rnnt (joint without durations): GreedyRNNTInfer's tokens and frames. */
 TEST(pk_mini_rnnt_jfk) {
     size_t n = 0;
-    float *pcm = load_wav("jfk.wav", &n);
+    float *pcm = est_test_load_wav("jfk.wav", &n);
     CHECK(pcm && n > 48000);
     n = 48000;
     mini x;
@@ -718,7 +696,7 @@ TEST(pk_state_nomem) {
  * quantized types (the kernels' contract). */
 TEST(pk_mini_quant) {
     size_t n = 0;
-    float *pcm = load_wav("jfk.wav", &n);
+    float *pcm = est_test_load_wav("jfk.wav", &n);
     CHECK(pcm && n > 48000);
     n = 48000;
     float *ge = golden_f32("pk-mini.layer1.f32", (size_t)38 * 64);
@@ -765,7 +743,7 @@ TEST(pk_mini_quant) {
 /* A 3-thread pool (products and attention split) gives bit-identical encoder output and tokens. */
 TEST(pk_mini_threads) {
     size_t n = 0;
-    float *pcm = load_wav("jfk.wav", &n);
+    float *pcm = est_test_load_wav("jfk.wav", &n);
     CHECK(pcm && n > 48000);
     n = 48000;
     mini x;
@@ -921,4 +899,3 @@ uint8_t *est_test_pk_mini(int rnnt, const char *arch, size_t *size) {
 
 int est_test_pk_gold(const char *key, double *out, int cap) { return pk_gold(key, out, cap); }
 
-float *est_test_pk_wav(const char *rel, size_t *n) { return load_wav(rel, n); }

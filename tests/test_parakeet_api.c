@@ -17,7 +17,7 @@ TEST(pk_api_transcribe) {
     size_t size = 0, n = 0;
     uint8_t *img = est_test_pk_mini(0, "parakeet", &size);
     CHECKF(img, "pk-mini image (tests/data/parakeet goldens missing?)");
-    float *pcm = est_test_pk_wav("jfk.wav", &n);
+    float *pcm = est_test_load_wav("jfk.wav", &n);
     CHECK(pcm && n > 48000);
     n = 48000;
     edgestt_diag diag = {0};
