@@ -95,7 +95,7 @@ EDGESTT_API void edgestt_params_default(edgestt_params *p);
 typedef struct edgestt_model edgestt_model;
 
 typedef enum edgestt_file_format {
-    EDGESTT_FORMAT_GGUF = 1,       /* GGUF v3 (this project's Whisper schema, docs/whisper-gguf.md) */
+    EDGESTT_FORMAT_GGUF = 1,       /* GGUF v3 (this project's Whisper schema, models/whisper-gguf.md) */
     EDGESTT_FORMAT_GGML_BIN = 2    /* whisper.cpp legacy ggml-*.bin */
 } edgestt_file_format;
 
@@ -341,7 +341,7 @@ EDGESTT_API edgestt_status edgestt_vad_segments(edgestt_vad *vad, const float *p
  * capacity (max_tokens / max_segments) is full -- the segments found so far stay readable -- and
  * the forward pass's codes otherwise; edgestt_state_error() gives the one-line detail.
  *
- * Parakeet models (GGUF general.architecture "parakeet", docs/parakeet-gguf.md; the same open,
+ * Parakeet models (GGUF general.architecture "parakeet", models/parakeet-gguf.md; the same open,
  * state and result calls): the state is planned for max_audio_windows x 30 s of audio (longer:
  * EDGESTT_E_LIMIT); a call runs greedy TDT (greedy RNN-T for models without durations) over the
  * whole audio and gives ONE segment (0 .. the audio's end; none when no token is found) whose
@@ -480,7 +480,7 @@ EDGESTT_API edgestt_status edgestt_get_timings(const edgestt_state *state, edges
 
 /* ---- model tooling: convert, check, the Whisper model table ------------------------------ */
 /*
- * edgestt_convert turns a model into this project's GGUF (docs/whisper-gguf.md): from a
+ * edgestt_convert turns a model into this project's GGUF (models/whisper-gguf.md): from a
  * whisper.cpp .bin (F32/F16/Q8_0/Q4_0 kept bit for bit where the type stays; Q4_1/Q5_0/Q5_1
  * dequantized and re-quantized, counted in n_requantized), from a GGUF, or from a Hugging Face
  * checkpoint directory (model.safetensors + config.json + vocab.json [+ added_tokens.json]).

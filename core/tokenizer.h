@@ -30,7 +30,7 @@ typedef struct est_tokenizer {
 
 /* Compact vocabularies: fewer ids than any released Whisper model (n_vocab below 50001), only
  * allowed with explicit whisper.token.* keys (this project's small character-level models, see
- * docs/whisper-gguf.md).  They use the multilingual prompt [sot, <|lang|>, <|task|>]. */
+ * models/whisper-gguf.md).  They use the multilingual prompt [sot, <|lang|>, <|task|>]. */
 #define EST_TOK_COMPACT_MAX 50000
 static inline int est_tok_is_compact(int n_vocab) { return n_vocab <= EST_TOK_COMPACT_MAX; }
 /* The prompt layout: [sot, lang, task] for multilingual (n_vocab >= 51865) and compact vocabularies

@@ -275,7 +275,7 @@ const char *edgestt_state_error(const edgestt_state *s) { return s ? s->err.msg 
 
 /* Mel of window frames [seek, seek + size) of the whole audio, normalised with gmax; frames past
  * size are 0.0 (whisper pads the mel segment with zeros, not with silence).  Compact-vocabulary
- * models (this project's recipe, docs/whisper-gguf.md) were trained on the log-mel of the
+ * models (this project's recipe, models/whisper-gguf.md) were trained on the log-mel of the
  * zero-padded signal instead, so for them the whole window is computed from the padded audio. */
 static int window_mel(edgestt_state *s, const float *pcm, size_t n, size_t seek, int size, float gmax) {
     const int nf = s->n_frames;

@@ -885,7 +885,7 @@ static int argmax(const float *x, int n) {
     return b;
 }
 
-/* Greedy decoding, NeMo's rules (docs/parakeet-gguf.md).  TDT as NeMo's default greedy_batch (label
+/* Greedy decoding, NeMo's rules (models/parakeet-gguf.md).  TDT as NeMo's default greedy_batch (label
  * looping): token k and duration d at frame t; blank: t += max(d, 1); else emit and advance the
  * predictor, run = consecutive labels at this frame, t += d, and t += 1 more when run reaches
  * max_symbols with d == 0.  RNN-T: per frame up to max_symbols tokens, blank ends the frame. */

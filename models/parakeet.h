@@ -1,6 +1,6 @@
 /*
  * parakeet.h - NVIDIA NeMo's FastConformer transducer (Parakeet TDT / RNN-T) on mapped GGUF weights
- * (internal; models/parakeet.c).  File format: docs/parakeet-gguf.md (general.architecture
+ * (internal; models/parakeet.c).  File format: models/parakeet-gguf.md (general.architecture
  * "parakeet", NeMo state-dict tensor names).
  *
  * Pipeline: NeMo log-mel front end -> dw_striding 8x subsampling -> n_layers FastConformer blocks

@@ -1,6 +1,6 @@
 /*
  * whisper.c - Whisper model files: header probing for both layouts (GGUF schema in
- * docs/whisper-gguf.md, whisper.cpp .bin), hyper-parameter limits, the special-token layout, and
+ * models/whisper-gguf.md, whisper.cpp .bin), hyper-parameter limits, the special-token layout, and
  * tensor binding by OpenAI state-dict names (see whisper.h).  Opening reads headers only: no
  * tensor data is touched here.
  */
@@ -17,7 +17,7 @@
 #define MEL_BINS 201 /* n_fft / 2 + 1 */
 
 /* min_vocab: 50001 where the special ids are derived from n_vocab; MIN_COMPACT_VOCAB where the
- * file states them (whisper.token.* keys: compact vocabularies, docs/whisper-gguf.md). */
+ * file states them (whisper.token.* keys: compact vocabularies, models/whisper-gguf.md). */
 #define MIN_COMPACT_VOCAB 8
 static int check_hparams(const est_whisper_hparams *hp, int min_vocab, edgestt_diag *diag) {
     const struct { const char *name; int v, lo, hi; } r[] = {

@@ -1,6 +1,6 @@
 /*
  * test_kiosk.c - the compact character-vocabulary layout of the project's small models (issue 6,
- * docs/whisper-gguf.md): a random-weight model of that layout (whisper-gen's mini-char-*.gguf:
+ * models/whisper-gguf.md): a random-weight model of that layout (whisper-gen's mini-char-*.gguf:
  * n_vocab 298, a 5 s window, n_audio_ctx 250, n_text_ctx 96) opens, its tokens decode to text,
  * the decoder prompt is [sot, <|en|>, <|transcribe|>] without language detection, the space token
  * is never suppressed, transcription over several short windows allocates nothing, and convert

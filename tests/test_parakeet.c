@@ -1,6 +1,6 @@
 /*
  * test_parakeet.c - the Parakeet transducer (models/parakeet.c) on pk-mini, a GGUF built here in
- * memory from the counter-hash weights of docs/parakeet-gguf.md (no model file is committed), and
+ * memory from the counter-hash weights of models/parakeet-gguf.md (no model file is committed), and
  * the conv reference kernels (kernels/conv.h) against plain double-precision loops.  With the
  * PyTorch goldens of tests/reference/parakeet_ref.py in tests/data/parakeet/: features, encoder
  * output and joint logits within rel err 1e-4 and the identical greedy token/duration sequence.
@@ -60,7 +60,7 @@ static void add_t(pk_list *l, const char *name, int nd, int64_t a, int64_t b, in
 #define MINI_V 32
 #define MINI_NDUR 5
 
-/* The pk-mini tensor list (names and PyTorch shapes of docs/parakeet-gguf.md). */
+/* The pk-mini tensor list (names and PyTorch shapes of models/parakeet-gguf.md). */
 static void mini_tensors(pk_list *l, int rnnt) {
     char n[96];
     l->n = 0;
@@ -129,7 +129,7 @@ static int64_t nelem(const pk_tensor *t) {
     return n;
 }
 
-/* Element i of a hashed tensor (docs/parakeet-gguf.md, "Test configuration"; parakeet_ref.py weight_rule). */
+/* Element i of a hashed tensor (models/parakeet-gguf.md, "Test configuration"; parakeet_ref.py weight_rule). */
 static void hash_fill(const pk_tensor *t, uint32_t seed, float *out) {
     const char *leaf = strrchr(t->name, '.') + 1;
     const int norm = strstr(t->name, ".norm_") || strstr(t->name, ".batch_norm.");

@@ -4,7 +4,7 @@
     /usr/bin/python3 models/parakeet/nemo_to_gguf.py MODEL.nemo -o MODEL.gguf [--f16]
 
 Reads `model_config.yaml`, `model_weights.ckpt` and the SentencePiece tokenizer from the archive (Debian's
-python3-torch + python3-yaml; nothing of NeMo is imported) and writes the schema of docs/parakeet-gguf.md:
+python3-torch + python3-yaml; nothing of NeMo is imported) and writes the schema of models/parakeet-gguf.md:
 `general.architecture = parakeet`, `parakeet.*` hyper-parameters, the vocabulary as `tokenizer.ggml.*`, NeMo's
 tensors under their state-dict names, F32 (with --f16 the matrices listed in the doc are F16), batch norm kept
 as NeMo's four tensors, per-tensor CRC-32 in `edgestt.crc32`.  Everything is checked against the config (names,
@@ -371,7 +371,7 @@ def kv_arr(key, elem, vals):
 
 
 def f16_policy(name, shape):
-    """docs/parakeet-gguf.md: the matrices (linear, pointwise conv, LSTM, embedding) go F16 with --f16."""
+    """models/parakeet-gguf.md: the matrices (linear, pointwise conv, LSTM, embedding) go F16 with --f16."""
     if name.startswith("preprocessor.") or not name.endswith("weight") or len(shape) < 2:
         return False
     if ".norm_" in name or ".batch_norm." in name or "depthwise_conv" in name:

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""export_gguf.py - checkpoint (train.py) -> GGUF v3, all tensors F32 (docs/whisper-gguf.md).
+"""export_gguf.py - checkpoint (train.py) -> GGUF v3, all tensors F32 (models/whisper-gguf.md).
 
 Keys: general.* (architecture whisper, alignment 64, file_type 0), whisper.* hyper-parameters, the
 character vocabulary of notes/contract_small.md as GPT-2 byte-level strings ("\u0120" = space), the

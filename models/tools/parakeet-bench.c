@@ -11,7 +11,7 @@
  *
  * Weights: a splitmix64 stream per tensor, uniform in +-1/sqrt(fan_in) for linear/conv weights,
  * norms 1, biases 0, batch-norm variance 1 (the numbers only need realistic magnitudes); linear
- * weights take --type (squeezed to 2-D), everything else F32, as docs/parakeet-gguf.md allows.
+ * weights take --type (squeezed to 2-D), everything else F32, as models/parakeet-gguf.md allows.
  * The audio is the WAV's first S seconds, looped if shorter (default tests/data/jfk.wav).
  */
 #include <math.h>

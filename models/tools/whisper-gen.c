@@ -1,13 +1,13 @@
 /*
  * whisper-gen - writes seeded random Whisper models of the released shapes (and a small "mini"
- * shape for fast tests) as GGUF (docs/whisper-gguf.md) or whisper.cpp .bin files.  A host tool:
+ * shape for fast tests) as GGUF (models/whisper-gguf.md) or whisper.cpp .bin files.  A host tool:
  * stdio and malloc are fine here.
  *
  *   whisper-gen --size tiny|base|small|medium|large|mini|kiosk [--vocab-kind en|multi|v3|char]
  *               [--layout gguf|bin] [--type f32|f16|q8_0|q4_0] [--seed N] [--vocab encoder.json]
  *               [--audio-ctx N] [--text-ctx N] -o FILE
  *   whisper-gen --preset kiosk [--type T] -o FILE   (= --size kiosk --vocab-kind char: the layout of
- *               the project's trained small model, contract in docs/whisper-gguf.md)
+ *               the project's trained small model, contract in models/whisper-gguf.md)
  *   whisper-gen --test-set DIR       (exactly the files the tests use)
  *
  * The "char" vocabulary is the compact character-level one of the project's small models (GGUF

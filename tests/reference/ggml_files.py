@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Independent readers for the two Whisper model layouts edge-stt loads (numpy only).
 
-  GGUF v2/v3 (docs/whisper-gguf.md)      read_gguf(path) -> (version, kv dict, [Tensor])
+  GGUF v2/v3 (models/whisper-gguf.md)      read_gguf(path) -> (version, kv dict, [Tensor])
   whisper.cpp legacy ggml .bin           read_bin(path)  -> (hparams dict, mel, words, [Tensor])
 
 plus ggml's block dequantizers (F32, F16, Q8_0, Q4_0), FNV-1a 64 and a numpy re-implementation of

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """kiosk_ref.py - PyTorch reference for compact-vocabulary (character-level, short-window) Whisper
-models such as the project's kiosk model (docs/whisper-gguf.md): the window log-mel of the contract
+models such as the project's kiosk model (models/whisper-gguf.md): the window log-mel of the contract
 (clip zero-padded to the window; whisper_ref.window_mel), the encoder output, and greedy decoding
 with the engine's prompt and filters for these models: [sot, <|en|>, <|transcribe|>, <|notimestamps|>],
 the specials suppressed at every step (no non-speech symbols exist in the vocabulary), eot

@@ -16,7 +16,7 @@ understanding, nothing copied), each piece naming the NeMo function it follows:
   predictor    modules/rnnt.py RNNTDecoder.predict (SOS = zero vector), joint  RNNTJoint.joint_after_projection
   greedy       parts/submodules/rnnt_greedy_decoding.py GreedyTDTInfer._greedy_decode, GreedyRNNTInfer._greedy_decode
 The module tree uses NeMo's state-dict names verbatim, so `model.state_dict()` is what a NeMo
-`model_weights.ckpt` holds.  Weights are not random draws: a counter hash (docs/parakeet-gguf.md, "pk-mini")
+`model_weights.ckpt` holds.  Weights are not random draws: a counter hash (models/parakeet-gguf.md, "pk-mini")
 that the C side can reproduce bit-exactly.  Arithmetic in float64 by default (float32 weights).
 """
 import argparse
@@ -39,7 +39,7 @@ import ggml_files  # noqa: E402  (librosa-compatible Slaney mel filters, GGUF re
 
 # ---- configurations -------------------------------------------------------------------------------
 CONFIGS = {
-    # the test configuration of docs/parakeet-gguf.md
+    # the test configuration of models/parakeet-gguf.md
     "pk-mini": dict(n_mels=80, d_model=64, n_heads=4, n_layers=2, ff_mult=4, conv_kernel=9, sub_factor=8,
                     sub_channels=32, pred_hidden=64, pred_layers=1, joint_hidden=64, vocab=32,
                     durations=[0, 1, 2, 3, 4], xscaling=True, use_bias=False, max_symbols=10),
@@ -77,7 +77,7 @@ def vocabulary(n):
     return out[:n]
 
 
-# ---- the weight hash (docs/parakeet-gguf.md) -----------------------------------------------------
+# ---- the weight hash (models/parakeet-gguf.md) -----------------------------------------------------
 def lowbias32(x):
     """Chris Wellons' lowbias32 on uint32 numpy values (wrapping arithmetic)."""
     x = np.asarray(x, dtype=np.uint32).copy()
@@ -105,7 +105,7 @@ def hash_values(name, shape, seed, center, e):
 
 
 def weight_rule(name, shape):
-    """(center, e) of a tensor (docs/parakeet-gguf.md, "pk-mini") or None for the computed/int tensors."""
+    """(center, e) of a tensor (models/parakeet-gguf.md, "pk-mini") or None for the computed/int tensors."""
     if name.startswith("preprocessor.") or name.endswith("num_batches_tracked"):
         return None
     leaf = name.rsplit(".", 1)[1]
@@ -251,7 +251,7 @@ class Parakeet(torch.nn.Module):
         self.eval()                                    # inference: no dropout
 
     def init_hash(self, seed):
-        """Fill every parameter/buffer from the counter hash (docs/parakeet-gguf.md)."""
+        """Fill every parameter/buffer from the counter hash (models/parakeet-gguf.md)."""
         with torch.no_grad():
             for name, t in self.state_dict(keep_vars=True).items():
                 rule = weight_rule(name, tuple(t.shape))
@@ -657,7 +657,7 @@ def check_nemo(path, seed=None, config_name=None):
     return c, sd
 
 
-# ---- GGUF (docs/parakeet-gguf.md) read back with the independent reader of ggml_files.py ---------------
+# ---- GGUF (models/parakeet-gguf.md) read back with the independent reader of ggml_files.py ---------------
 def load_gguf(path):
     """(Parakeet model with the file's weights (F16 widened), kv dict, {name: (ggml type, ne)})."""
     _, kv, ts = ggml_files.read_gguf(path)
