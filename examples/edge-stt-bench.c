@@ -126,6 +126,17 @@ static int end_to_end(edgestt_model *m, int threads, const char *path, double *m
     return st ? EXIT_RUNTIME : 0;
 }
 
+/* Multiply-adds x 2 of one Whisper encoder window, products only (norms, softmax, GELU left out):
+ * conv1 (k3 over n_mels, 2 ctx frames), conv2 (k3, stride 2), per layer Q/K/V/out (4 n^2) and the
+ * MLP (8 n^2) per position plus QK^T and PV (2 ctx n), and each decoder layer's cross K and V. */
+static double encoder_gflop(const edgestt_model_info *in) {
+    const double ctx = in->n_audio_ctx, n = in->n_audio_state, mels = in->n_mels;
+    double f = 2.0 * (2.0 * ctx) * n * 3.0 * mels + 2.0 * ctx * n * 3.0 * n;
+    f += in->n_audio_layer * (2.0 * ctx * 12.0 * n * n + 2.0 * 2.0 * ctx * ctx * n);
+    f += in->n_text_layer * 2.0 * ctx * 2.0 * n * n;
+    return f * 1e-9;
+}
+
 int edge_stt_bench(int argc, char **argv) {
     const char *model = NULL, *wav = NULL;
     int json = 0, tokens = 256;
@@ -183,6 +194,8 @@ int edge_stt_bench(int argc, char **argv) {
         return EXIT_RUNTIME;
     }
     const size_t arena = in.arena_bytes + state_bytes;
+    /* effective encoder rate: the window's matrix-product work (GFLOP) over the encode time */
+    const double gflop = encoder_gflop(&in), gops = r.encode_ms > 0 ? gflop / (r.encode_ms * 1e-3) : 0;
     if (json) {
         printf("{\"model\": ");
         json_str(model);
@@ -190,6 +203,7 @@ int edge_stt_bench(int argc, char **argv) {
                "\"decode_ms_per_token\": %.4f, \"decode_tokens\": %d",
                in.kernels, edgestt_kv_type_name(r.kv_type), p.n_threads, load_ms, r.encode_ms, r.decode_ms_per_token,
                r.n_tokens);
+        printf(", \"encode_gflop\": %.3f, \"encode_gops\": %.2f", gflop, gops);
         if (wav) printf(", \"e2e_ms\": %.3f, \"audio_s\": %.3f", e2e_ms, audio_s);
         printf(", \"arena_bytes\": %zu, \"model_arena_bytes\": %zu, \"state_arena_bytes\": %zu, "
                "\"bench_state_bytes\": %zu, \"weight_bytes\": %zu, \"peak_rss_bytes\": %llu}\n",
@@ -198,7 +212,8 @@ int edge_stt_bench(int argc, char **argv) {
         printf("model          %s (%s, %d threads, %s K/V)\n", model, in.kernels, p.n_threads,
                edgestt_kv_type_name(r.kv_type));
         printf("load           %10.2f ms\n", load_ms);
-        printf("encode         %10.2f ms  (one %d-frame window)\n", r.encode_ms, in.n_audio_ctx);
+        printf("encode         %10.2f ms  (one %d-frame window; %.2f GFLOP of products: %.1f GOP/s effective)\n",
+               r.encode_ms, in.n_audio_ctx, gflop, gops);
         printf("decode         %10.3f ms per token  (%d single-token steps)\n", r.decode_ms_per_token, r.n_tokens);
         if (wav) printf("end to end     %10.2f ms  (%s, %.2f s of audio, beam 5)\n", e2e_ms, wav, audio_s);
         printf("arena          %10.2f MiB planned (model %.2f MiB + transcription state %.2f MiB, beam 5)\n",

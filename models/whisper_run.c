@@ -8,13 +8,15 @@
  * slot's KV cache, cross-attention, MLP), final LN, logits = x . token_embedding^T (last row only).
  *
  * Memory (all placed once by est_whisper_state_plan_ex, bottom of the caller's arena):
- *   state struct | copies of unaligned f32 vectors | enc_out (n_audio_ctx, n) f32 |
+ *   state struct | copies of unaligned f32 vectors |
  *   cross K [L][head][n_audio_ctx][d_head] | cross V^T [L][n][n_audio_ctx] | work | dec scratch |
  *   logits [n_beams][n_vocab] | pool
  * work = max(self K/V, encoder per-call buffers): the self K [B][L][n_text_ctx][n] and V^T
  * [B][L][n][n_text_ctx] live there between encodes, and the encoder uses the same bytes for its
- * activations, so an encode invalidates every slot's self K/V (they are stale after a new window
- * anyway: the cross-attention changed).  K/V are f32 (default) or f16 (opts); V is kept
+ * activations and its output (the residual stream, top of work), so an encode invalidates every
+ * slot's self K/V (they are stale after a new window anyway: the cross-attention changed), and
+ * the encoder output, needed only to fill the cross K/V at the end of the encode, is gone once a
+ * decoder step writes self K/V.  K/V are f32 (default) or f16 (opts); V is kept
  * transposed so both attention products run as est_gemm with the cache as the weight matrix.
  * The cross K is stored head-major, so a decoder step streams each head's keys as one contiguous
  * block instead of d_head-wide slices of n-wide rows (V^T is head-major already).
@@ -66,7 +68,7 @@ struct est_whisper_state {
     int enc_head, dec_head;
     int dec_rows;                 /* rows per decoder pass */
     int encoded;                  /* 1 once cross K/V hold a window */
-    float *enc_out;               /* (n_audio_ctx, n) */
+    float *enc_out;               /* (n_audio_ctx, n) in work: set by an encode, NULL once a decoder step ran */
     uint8_t *cross_k;             /* [L][dec_head][n_audio_ctx][n / dec_head] cross_type */
     uint8_t *cross_vt;            /* [L][n][n_audio_ctx] cross_type */
     uint8_t *work;                /* work_size bytes: self K/V or the encoder's buffers */
@@ -328,6 +330,7 @@ typedef struct enc_bufs {
     float *c1;           /* (2 n_audio_ctx, n) conv1 output */
     float *col;          /* [CONV_ROWS][3 max(n_mels, n)] im2col rows */
     float *pos;          /* [n] one positional row */
+    float *x;            /* (ctx, n) residual stream, then the encoder output (top of work) */
     /* block stage */
     float *a;            /* (ctx, n) normed input, then attention output */
     float *q;            /* (ctx, n) queries, then projections' outputs */
@@ -373,6 +376,8 @@ static int enc_bufs_plan(const est_whisper_state *s, est_arena *a, enc_bufs *b) 
     void *p;
     int st;
     memset(b, 0, sizeof *b);
+    if ((st = est_arena_scratch(a, ctx * n * sizeof(float), &p))) return st;
+    b->x = p;
     const size_t mark = est_arena_mark(a);
     if ((st = est_arena_scratch(a, 2 * ctx * n * sizeof(float), &p))) return st;
     b->c1 = p;
@@ -602,12 +607,8 @@ static int plan_state(const edgestt_model *m, int n_beams, int n_threads, const 
         if ((st = plan_step(&pc, n_vec * sizeof(float), &p))) return st;
         pc.vec_block = p;
     }
-    size_t enc_out_bytes, logits_bytes;
-    if (!bytes4((size_t)t.n_audio_ctx, n, sizeof(float), 1, &enc_out_bytes) ||
-        !bytes4((size_t)n_beams, (size_t)t.n_vocab, sizeof(float), 1, &logits_bytes))
-        return EDGESTT_E_LIMIT;
-    if ((st = plan_step(&pc, enc_out_bytes, &p))) return st;
-    t.enc_out = p;
+    size_t logits_bytes;
+    if (!bytes4((size_t)n_beams, (size_t)t.n_vocab, sizeof(float), 1, &logits_bytes)) return EDGESTT_E_LIMIT;
     if ((st = plan_step(&pc, cross_kv / 2, &p))) return st;
     t.cross_k = p;
     if ((st = plan_step(&pc, cross_kv / 2, &p))) return st;
@@ -788,12 +789,12 @@ static int enc_cross_kv(const est_whisper_state *s, int l, const enc_bufs *b) {
     const size_t layer_bytes = (size_t)ctx * (size_t)n * (size_t)s->cross_es;
     uint8_t *kd = s->cross_k + (size_t)l * layer_bytes, *vd = s->cross_vt + (size_t)l * layer_bytes;
     int st;
-    if ((st = mm(s, &L->cross.k_w, NULL, s->enc_out, ctx, b->q, b->qx, b->qx_size))) return st;
+    if ((st = mm(s, &L->cross.k_w, NULL, b->x, ctx, b->q, b->qx, b->qx_size))) return st;
     cvt_job cj = {s, b->q, kd, ctx, n, s->dec_head, 0};
     const int nth = est_pool_threads(s->pool);
     cj.rows_per_task = (ctx + 4 * nth - 1) / (4 * nth);
     est_pool_run(s->pool, cvt_task, &cj, (ctx + cj.rows_per_task - 1) / cj.rows_per_task);
-    if ((st = mm(s, &L->cross.v_w, s->dv[l].cv_b, s->enc_out, ctx, b->q, b->qx, b->qx_size))) return st;
+    if ((st = mm(s, &L->cross.v_w, s->dv[l].cv_b, b->x, ctx, b->q, b->qx, b->qx_size))) return st;
     transpose_run(s, b->q, ctx, n, vd, (size_t)ctx, s->cross_es == 4);
     return EDGESTT_OK;
 }
@@ -806,7 +807,8 @@ int est_whisper_encode(est_whisper_state *s, const float *mel) {
     est_arena_init(&wa, s->work, s->work_size);
     int st = enc_bufs_plan(s, &wa, &b);
     if (st) return EDGESTT_E_INTERNAL; /* sized by the same code at plan time */
-    float *x = s->enc_out; /* (ctx, n): the residual stream, then the output */
+    float *x = b.x; /* (ctx, n): the residual stream, then the output */
+    s->enc_out = x;
     if ((st = enc_conv1(s, mel, &b))) return st;
     if ((st = enc_conv2(s, &b, x))) return st;
     for (int l = 0; l < s->n_enc_layer; l++)
@@ -974,6 +976,7 @@ static int dec_pass(est_whisper_state *s, const dec_bufs *b, const int *tokens, 
 
 /* Place the decoder's per-call buffers (sized by the same function at plan time). */
 static int dec_begin(est_whisper_state *s, est_arena *da, dec_bufs *b) {
+    s->enc_out = NULL; /* this step's self K/V overwrite the encoder output's bytes */
     est_arena_init(da, s->dwork, s->dwork_size);
     return dec_bufs_plan(s, da, b) ? EDGESTT_E_INTERNAL : EDGESTT_OK;
 }
@@ -1021,6 +1024,7 @@ int est_whisper_decode_batch(est_whisper_state *s, const int *beams, const int *
 void est_whisper_kv_copy(est_whisper_state *s, int dst, int src, int n_pos) {
     if (!s || dst == src || dst < 0 || src < 0 || dst >= s->n_beams || src >= s->n_beams || n_pos <= 0) return;
     if (n_pos > s->n_text_ctx) n_pos = s->n_text_ctx;
+    s->enc_out = NULL;
     const size_t es = (size_t)s->self_es, n = (size_t)s->n, stride = (size_t)s->n_text_ctx * es;
     for (int l = 0; l < s->n_dec_layer; l++) {
         memcpy(self_k_of(s, dst, l), self_k_of(s, src, l), (size_t)n_pos * n * es);

@@ -27,9 +27,10 @@ EST_HIDDEN void est_whisper_state_use_pool(est_whisper_state *s, est_pool *pool)
 
 /* Encoder: mel is n_mels x (2 * n_audio_ctx) floats (frames contiguous per bin), as est_log_mel
  * writes it.  Runs conv front end, blocks and ln_post, then fills every decoder layer's cross K/V.
- * The encoder output stays readable through est_whisper_encoder_out until the next encode. */
+ * The encoder output (in the work area that later holds the self K/V) stays readable through
+ * est_whisper_encoder_out until the next decoder step, K/V copy or encode. */
 EST_HIDDEN int est_whisper_encode(est_whisper_state *s, const float *mel);
-/* (n_audio_ctx, n_state) encoder output of the last encode. */
+/* (n_audio_ctx, n_state) encoder output of the last encode; NULL once a decoder step has run. */
 EST_HIDDEN const float *est_whisper_encoder_out(const est_whisper_state *s);
 
 /* Decoder step.  Beam slot `beam` holds n_past positions of self K/V; feed n_tokens tokens at

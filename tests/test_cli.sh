@@ -135,6 +135,8 @@ for k in ("load_ms", "encode_ms", "decode_ms_per_token", "arena_bytes", "peak_rs
 assert j["kernels"] in ("ref", "avx2", "neon", "neondot"), j["kernels"]
 assert j["decode_tokens"] == 8 and j["threads"] == 2, j
 assert j["arena_bytes"] == j["model_arena_bytes"] + j["state_arena_bytes"], j
+# the effective encoder rate is the window's product work over the encode time
+assert j["encode_gflop"] > 0 and abs(j["encode_gops"] - j["encode_gflop"] / (j["encode_ms"] * 1e-3)) <= 0.01 + 1e-3 * j["encode_gops"], j
 EOF
   else
     for k in load_ms encode_ms decode_ms_per_token arena_bytes peak_rss_bytes kernels; do

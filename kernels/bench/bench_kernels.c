@@ -8,7 +8,9 @@
  * Built with OpenBLAS (the Makefile adds EST_HAVE_OPENBLAS when pkg-config finds it), the f32 rows
  * also time cblas_sgemm on the same shape in the same process, with OPENBLAS_CORETYPE=Haswell (the
  * program re-executes itself with it set, so OpenBLAS's start-up sees it: AVX2, like ours), and a
- * last line gives OpenBLAS's rate on a large square sgemm (the machine's f32 GEMM peak).
+ * last line gives OpenBLAS's rate on a large square sgemm (the machine's f32 GEMM peak; the filter
+ * "sgemm.square" prints that line alone).  `edge-stt bench` prints the encoder's effective GOP/s to
+ * set beside it.
  */
 #include <math.h>
 #include <stdio.h>
@@ -274,7 +276,7 @@ int main(int argc, char **argv) {
         }
     }
 #ifdef EST_HAVE_OPENBLAS
-    if (!nfilt) sgemm_peak(max_threads, min_time);
+    if (!nfilt || selected("sgemm.square", "f32", "openblas")) sgemm_peak(max_threads, min_time);
 #endif
     for (int t = 2; t <= 8; t++) {
         if (pools[t]) est_pool_destroy(pools[t]);
