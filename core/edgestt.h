@@ -579,6 +579,11 @@ typedef struct edgestt_bench_result {
     size_t state_bytes;          /* the planned forward-pass state (one K/V slot) */
     edgestt_kv_type kv_type;     /* the K/V cache type it ran with (the model's, edgestt_params) */
     uint64_t peak_rss_bytes;     /* the process's peak resident set size afterwards (0 = unknown) */
+    /* transducers (model info arch "parakeet"): one pass over audio_s seconds of a synthetic signal;
+     * encode_ms = the encoder over all of it, features_ms = the front end, decode_ms = joint
+     * projection + greedy decoding, n_tokens = the tokens it emitted (decode_ms_per_token =
+     * decode_ms / n_tokens; n_tokens argument ignored); all 0 for Whisper */
+    double audio_s, features_ms, decode_ms;
 } edgestt_bench_result;
 
 /* n_threads >= 1; 1 <= n_tokens <= n_text_ctx.  EDGESTT_E_NOMEM if the state cannot be allocated. */

@@ -76,5 +76,7 @@ EST_HIDDEN int est_model_plan_run(const est_whisper_probe *pr, const edgestt_par
                                   est_model_plan *pl);
 /* Parameter checks shared by open and mem_size (NULL = defaults, copied into *out). */
 EST_HIDDEN int est_model_check_params(const edgestt_params *p, edgestt_params *out, edgestt_diag *diag);
+/* The transducer bench's synthetic audio (core/bench.c): n samples at 16 kHz, deterministic. */
+EST_HIDDEN void est_bench_signal(float *pcm, size_t n);
 
 #endif

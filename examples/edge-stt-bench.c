@@ -8,7 +8,9 @@
  *   edge-stt bench -m MODEL [--threads N] [--tokens N] [--kernels NAME] [--kv-type f16|f32] [--json] [FILE.wav]
  *
  * --json prints one object with the keys load_ms, encode_ms, decode_ms_per_token, arena_bytes,
- * peak_rss_bytes, kernels, kv_type (and more).  Exit status as the main program: 2 usage, 3 model, 4 audio,
+ * peak_rss_bytes, kernels, kv_type (and more).  A transducer (Parakeet) model is timed on 30 s of
+ * synthetic audio: front end, encoder (also per second of audio), greedy decoding, real-time
+ * factor (keys arch, audio_s, features_ms, encode_ms_per_audio_s, decode_ms, rtf).  Exit status as the main program: 2 usage, 3 model, 4 audio,
  * 1 runtime.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -169,7 +171,8 @@ int edge_stt_bench(int argc, char **argv) {
     }
     edgestt_model_info in;
     edgestt_model_get_info(m, &in);
-    if (tokens > in.n_text_ctx) tokens = in.n_text_ctx;
+    const int pk = !strcmp(in.arch, "parakeet");
+    if (!pk && tokens > in.n_text_ctx) tokens = in.n_text_ctx;
     edgestt_full_params fp;
     edgestt_full_params_default(&fp);
     fp.n_threads = p.n_threads;
@@ -195,7 +198,39 @@ int edge_stt_bench(int argc, char **argv) {
     }
     const size_t arena = in.arena_bytes + state_bytes;
     /* effective encoder rate: the window's matrix-product work (GFLOP) over the encode time */
-    const double gflop = encoder_gflop(&in), gops = r.encode_ms > 0 ? gflop / (r.encode_ms * 1e-3) : 0;
+    const double gflop = pk ? 0 : encoder_gflop(&in), gops = r.encode_ms > 0 ? gflop / (r.encode_ms * 1e-3) : 0;
+    if (pk) {
+        /* a transducer: one pass over r.audio_s seconds (front end, encoder, greedy decoding) */
+        const double total = r.features_ms + r.encode_ms + r.decode_ms, rtf = total / (r.audio_s * 1e3);
+        if (json) {
+            printf("{\"model\": ");
+            json_str(model);
+            printf(", \"arch\": \"parakeet\", \"kernels\": \"%s\", \"threads\": %d, \"load_ms\": %.3f, \"audio_s\": %.3f, "
+                   "\"features_ms\": %.3f, \"encode_ms\": %.3f, \"encode_ms_per_audio_s\": %.3f, \"decode_ms\": %.3f, "
+                   "\"decode_tokens\": %d, \"decode_ms_per_token\": %.4f, \"rtf\": %.5f",
+                   in.kernels, p.n_threads, load_ms, r.audio_s, r.features_ms, r.encode_ms, r.encode_ms / r.audio_s,
+                   r.decode_ms, r.n_tokens, r.decode_ms_per_token, rtf);
+            if (wav) printf(", \"e2e_ms\": %.3f, \"audio_file_s\": %.3f", e2e_ms, audio_s);
+            printf(", \"arena_bytes\": %zu, \"model_arena_bytes\": %zu, \"state_arena_bytes\": %zu, "
+                   "\"bench_state_bytes\": %zu, \"weight_bytes\": %zu, \"peak_rss_bytes\": %llu}\n",
+                   arena, in.arena_bytes, state_bytes, r.state_bytes, in.weight_bytes,
+                   (unsigned long long)r.peak_rss_bytes);
+        } else {
+            printf("model          %s (parakeet, %s, %d threads)\n", model, in.kernels, p.n_threads);
+            printf("load           %10.2f ms\n", load_ms);
+            printf("front end      %10.2f ms  (%.0f s of audio)\n", r.features_ms, r.audio_s);
+            printf("encode         %10.2f ms  (%.2f ms per second of audio)\n", r.encode_ms, r.encode_ms / r.audio_s);
+            printf("decode         %10.2f ms  (greedy, %d tokens)\n", r.decode_ms, r.n_tokens);
+            printf("real-time      %10.4f x   (RTF: time / audio)\n", rtf);
+            if (wav) printf("end to end     %10.2f ms  (%s, %.2f s of audio)\n", e2e_ms, wav, audio_s);
+            printf("arena          %10.2f MiB planned (model %.2f MiB + transcription state %.2f MiB)\n",
+                   (double)arena / 1048576.0, (double)in.arena_bytes / 1048576.0, (double)state_bytes / 1048576.0);
+            printf("weights        %10.2f MiB mapped\n", (double)in.weight_bytes / 1048576.0);
+            printf("peak RSS       %10.2f MiB\n", (double)r.peak_rss_bytes / 1048576.0);
+        }
+        edgestt_close(m);
+        return 0;
+    }
     if (json) {
         printf("{\"model\": ");
         json_str(model);
