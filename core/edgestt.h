@@ -343,11 +343,14 @@ EDGESTT_API edgestt_status edgestt_vad_segments(edgestt_vad *vad, const float *p
  *
  * Parakeet models (GGUF general.architecture "parakeet", models/parakeet-gguf.md; the same open,
  * state and result calls): the state is planned for max_audio_windows x 30 s of audio (longer:
- * EDGESTT_E_LIMIT); a call runs greedy TDT (greedy RNN-T for models without durations) over the
- * whole audio and gives ONE segment (0 .. the audio's end; none when no token is found) whose
- * tokens carry t0 = frame x 80 ms, t1 = t0 + max(duration, 1) x 80 ms (clipped to the end) and
- * p = 0 (not computed).  As in sherpa-onnx, Whisper's decoding options (beam_size, best_of,
- * temperatures, thresholds, language, prompts, timestamps, suppress_*) are ignored; task
+ * EDGESTT_E_LIMIT); a call runs greedy TDT (greedy RNN-T for models without durations) when
+ * beam_size <= 1, else modified beam search (models/parakeet-gguf.md) with beam_size hypotheses,
+ * capped at 8 (so the default beam_size 5 searches; 0 or 1 = greedy), over the whole audio and
+ * gives ONE segment (0 .. the audio's end; none when no token is found) whose tokens carry
+ * t0 = frame x 80 ms, t1 = t0 + max(duration, 1) x 80 ms (clipped to the end) and p = the
+ * softmax probability of the token at its frame (a piece starting with U+2581 begins a word).
+ * Whisper's other decoding options (best_of, temperatures, thresholds, language, prompts,
+ * timestamps, suppress_*) are ignored, as in sherpa-onnx; task
  * TRANSLATE is refused (EDGESTT_E_UNSUPPORTED).  Text: SentencePiece pieces, U+2581 -> space.
  * edgestt_model_info: arch "parakeet", encoder dims in the n_audio_* fields, predictor in
  * n_text_state / n_text_layer, n_vocab with the blank, counts over the weight matrices.

@@ -48,7 +48,8 @@ struct edgestt_state {
     edgestt_diag err;
     est_pk_state *pk;             /* parakeet models: the transducer's activations (ws, dec unused) */
     est_pool *pk_pool;            /* its own pool (NULL with a shared one) */
-    int32_t *pk_ids, *pk_frames, *pk_durs; /* [max_tokens] greedy output */
+    int32_t *pk_ids, *pk_frames, *pk_durs; /* [max_tokens] decoding output */
+    float *pk_probs;              /* [max_tokens] softmax probability of each token */
 };
 
 /* ==== parameters ========================================================================= */
@@ -118,6 +119,7 @@ static int plan_pk_state(const edgestt_model *m, const edgestt_full_params *p, e
     PLACE(s->pk_ids, p->max_tokens, int32_t);
     PLACE(s->pk_frames, p->max_tokens, int32_t);
     PLACE(s->pk_durs, p->max_tokens, int32_t);
+    PLACE(s->pk_probs, p->max_tokens, float);
     PLACE(s->pk, 1, est_pk_state);
     if ((st = est_pk_state_size(m->pk, m->pk_max_samples, threads, &bytes)) != 0) return st;
     if ((st = est_arena_alloc(a, bytes, &mem)) != 0) return st;
@@ -460,7 +462,8 @@ static int resolve_language(edgestt_state *s, const edgestt_full_params *p, cons
     return EDGESTT_OK;
 }
 
-/* A parakeet model: greedy TDT (RNN-T without durations) over the whole audio, one segment. */
+/* A parakeet model: greedy TDT (RNN-T without durations), or modified beam search for beam_size > 1 (at
+ * most EST_PK_MAX_BEAM), over the whole audio, one segment. */
 static edgestt_status transcribe_pk(edgestt_state *s, const float *pcm, size_t n, const edgestt_full_params *p) {
     const est_pk_hparams *hp = &s->model->pk->hp;
     if (p->task == EDGESTT_TASK_TRANSLATE)
@@ -472,7 +475,9 @@ static edgestt_status transcribe_pk(edgestt_state *s, const float *pcm, size_t n
     const int cap = p->max_tokens < s->plan.max_tokens ? p->max_tokens : s->plan.max_tokens;
     int nt = 0;
     const uint64_t t0 = est_port_now_ns();
-    int st = est_pk_transcribe(s->pk, pcm, n, s->pk_ids, s->pk_frames, s->pk_durs, cap, &nt);
+    const int beam = p->beam_size < 1 ? 1 : p->beam_size > EST_PK_MAX_BEAM ? EST_PK_MAX_BEAM : p->beam_size;
+    int st = est_pk_transcribe_beam(s->pk, pcm, n, beam, s->pk_ids, s->pk_frames, s->pk_durs, s->pk_probs, cap, &nt,
+                                    NULL);
     s->tm.encode_ms = ms_since(t0);
     s->tm.n_windows = 1;
     if (st == EDGESTT_E_LIMIT)
@@ -484,7 +489,7 @@ static edgestt_status transcribe_pk(edgestt_state *s, const float *pcm, size_t n
         edgestt_token_data *t = &s->tokens[i];
         const int d = s->pk_durs[i] > 1 ? s->pk_durs[i] : 1;
         t->id = s->pk_ids[i];
-        t->p = 0.0f;
+        t->p = s->pk_probs[i];
         t->t0_ms = (int64_t)s->pk_frames[i] * frame_ms;
         t->t1_ms = t->t0_ms + d * frame_ms;
         if (t->t0_ms > end_ms) t->t0_ms = end_ms;

@@ -479,6 +479,9 @@ static size_t gemm_need(const est_pk_linear *L, int m) {
     return n == SIZE_MAX ? 0 : n;
 }
 
+/* Labels per frame a beam hypothesis is planned for (TDT; more with a larger max_symbols: EDGESTT_E_LIMIT). */
+#define EST_PK_BEAM_SYMBOLS 16
+
 /* Reserve every buffer (measuring arena: only count). */
 static int plan_state(est_arena *a, const est_pk_model *m, size_t max_samples, int n_threads, est_pk_state *s) {
     const est_pk_hparams *hp = &m->hp;
@@ -526,6 +529,25 @@ static int plan_state(est_arena *a, const est_pk_model *m, size_t max_samples, i
     if (!st) st = est_arena_array(a, (size_t)hp->joint_hidden, F, (void **)&s->predp);
     if (!st) st = est_arena_array(a, (size_t)hp->joint_hidden, F, (void **)&s->jh);
     if (!st) st = est_arena_array(a, (size_t)n_out, F, (void **)&s->logits);
+    /* beam search: 2 x EST_PK_MAX_BEAM hypotheses (tokens, frames, durations, probabilities, predictor) and
+     * the log-probabilities of the expanded ones */
+    const int per_frame = hp->n_dur ? (hp->max_symbols < EST_PK_BEAM_SYMBOLS ? hp->max_symbols : EST_PK_BEAM_SYMBOLS) : 1;
+    const uint64_t ml = (uint64_t)t * (uint64_t)(per_frame > 1 ? per_frame : 1);
+    if (ml > lim) return EDGESTT_E_LIMIT;
+    s->max_len = (int)ml;
+    const size_t LP = (size_t)hp->pred_layers * (size_t)hp->pred_hidden;
+    for (int b = 0; b < 2; b++)
+        for (int i = 0; i < EST_PK_MAX_BEAM && !st; i++) {
+            est_pk_hyp *y = &s->hyp[b][i];
+            st = est_arena_array(a, (size_t)ml, sizeof(int32_t), (void **)&y->tok);
+            if (!st) st = est_arena_array(a, (size_t)ml, sizeof(int32_t), (void **)&y->fr);
+            if (!st) st = est_arena_array(a, (size_t)ml, sizeof(int32_t), (void **)&y->du);
+            if (!st) st = est_arena_array(a, (size_t)ml, F, (void **)&y->p);
+            if (!st) st = est_arena_array(a, LP, F, (void **)&y->h);
+            if (!st) st = est_arena_array(a, LP, F, (void **)&y->c);
+            if (!st) st = est_arena_array(a, (size_t)hp->joint_hidden, F, (void **)&y->predp);
+        }
+    if (!st) st = est_arena_array(a, (size_t)EST_PK_MAX_BEAM * (size_t)n_out, sizeof(double), (void **)&s->lp);
     /* fft work [n_fft][2], twiddles [n_fft/2][2], window [n_fft] */
     if (!st) st = est_arena_array(a, 4 * (size_t)hp->n_fft, sizeof(double), (void **)&s->fft);
     if (!st) st = est_arena_array(a, (size_t)hp->n_fft / 2 + 1, F, (void **)&s->power);
@@ -878,6 +900,15 @@ void est_pk_joint(est_pk_state *s, int t) {
     lin(s, &s->m->joint_out, s->jh, (size_t)J, 1, s->logits, (size_t)s->m->joint_out.n);
 }
 
+/* log(sum exp(x[i])) over n values, in double. */
+static double lse(const float *x, int n) {
+    double mx = x[0], sum = 0.0;
+    for (int i = 1; i < n; i++)
+        if (x[i] > mx) mx = x[i];
+    for (int i = 0; i < n; i++) sum += exp((double)x[i] - mx);
+    return mx + log(sum);
+}
+
 static int argmax(const float *x, int n) {
     int b = 0;
     for (int i = 1; i < n; i++)
@@ -889,16 +920,25 @@ static int argmax(const float *x, int n) {
  * looping): token k and duration d at frame t; blank: t += max(d, 1); else emit and advance the
  * predictor, run = consecutive labels at this frame, t += d, and t += 1 more when run reaches
  * max_symbols with d == 0.  RNN-T: per frame up to max_symbols tokens, blank ends the frame. */
-int est_pk_greedy(est_pk_state *s, int t_end, int32_t *tokens, int32_t *frames, int32_t *durs, int cap, int *n) {
+static int greedy(est_pk_state *s, int t_end, int32_t *tokens, int32_t *frames, int32_t *durs, float *probs,
+                  int cap, int *n, double *score) {
     const est_pk_hparams *hp = &s->m->hp;
     const int blank = hp->n_vocab, ms = hp->max_symbols;
     if (!n || t_end < 0 || t_end > s->max_t || cap < 0 || (cap && !tokens)) return EDGESTT_E_INVALID_ARG;
     int cnt = 0, run = 0, last_t = -1;
+    double total = 0.0;
     est_pk_pred_reset(s);
     for (int t = 0; t < t_end;) {
         est_pk_joint(s, t);
         const int k = argmax(s->logits, hp->n_vocab + 1);
-        const int d = hp->n_dur ? hp->durations[argmax(s->logits + hp->n_vocab + 1, hp->n_dur)] : 0;
+        const int j = hp->n_dur ? argmax(s->logits + hp->n_vocab + 1, hp->n_dur) : 0;
+        const int d = hp->n_dur ? hp->durations[j] : 0;
+        double lk = 0.0;
+        if (probs || score) {
+            lk = s->logits[k] - lse(s->logits, hp->n_vocab + 1);
+            if (hp->n_dur) total += s->logits[hp->n_vocab + 1 + j] - lse(s->logits + hp->n_vocab + 1, hp->n_dur);
+            total += lk;
+        }
         if (k == blank) {
             t += d > 0 && hp->n_dur ? d : 1;
             continue;
@@ -907,6 +947,7 @@ int est_pk_greedy(est_pk_state *s, int t_end, int32_t *tokens, int32_t *frames, 
         tokens[cnt] = k;
         if (frames) frames[cnt] = t;
         if (durs) durs[cnt] = d;
+        if (probs) probs[cnt] = (float)exp(lk);
         cnt++;
         est_pk_pred_step(s, k);
         run = last_t == t ? run + 1 : 1;
@@ -915,7 +956,174 @@ int est_pk_greedy(est_pk_state *s, int t_end, int32_t *tokens, int32_t *frames, 
         if (run >= ms && d == 0) t += 1;
     }
     *n = cnt;
+    if (score) *score = total;
     return EDGESTT_OK;
+}
+
+int est_pk_greedy(est_pk_state *s, int t_end, int32_t *tokens, int32_t *frames, int32_t *durs, int cap, int *n) {
+    return greedy(s, t_end, tokens, frames, durs, NULL, cap, n, NULL);
+}
+
+/* log(exp(a) + exp(b)) */
+static double log_add(double a, double b) {
+    const double hi = a > b ? a : b, lo = a > b ? b : a;
+    return hi + log1p(exp(lo - hi));
+}
+
+/* Copy hypothesis x's tokens and predictor into y. */
+static void hyp_copy(const est_pk_state *s, est_pk_hyp *y, const est_pk_hyp *x) {
+    const size_t LP = (size_t)s->m->hp.pred_layers * (size_t)s->m->hp.pred_hidden;
+    const size_t n = (size_t)x->n;
+    memcpy(y->tok, x->tok, n * sizeof(int32_t));
+    memcpy(y->fr, x->fr, n * sizeof(int32_t));
+    memcpy(y->du, x->du, n * sizeof(int32_t));
+    memcpy(y->p, x->p, n * sizeof(float));
+    memcpy(y->h, x->h, LP * sizeof(float));
+    memcpy(y->c, x->c, LP * sizeof(float));
+    memcpy(y->predp, x->predp, (size_t)s->m->hp.joint_hidden * sizeof(float));
+    y->score = x->score, y->t = x->t, y->run = x->run, y->last = x->last, y->n = x->n;
+}
+
+/* A kept candidate: hypothesis `parent` carried (k < 0) or expanded with token k (blank = V) and duration
+ * index j. */
+typedef struct pk_cand { double score; int parent, k, j; } pk_cand;
+
+/* Modified beam search (models/parakeet-gguf.md "Beam search", tests/reference/parakeet_ref.py beam_search):
+ * each round expands the hypotheses at the smallest unfinished frame, keeps the `beam` best of the
+ * expansions and the carried hypotheses (ties: the earlier enumerated), merges equal (frame, tokens) by
+ * log-add in rank order and sorts stably by score. */
+static int beam_search(est_pk_state *s, int t_end, int beam, int32_t *tokens, int32_t *frames, int32_t *durs,
+                       float *probs, int cap, int *n, double *score) {
+    const est_pk_hparams *hp = &s->m->hp;
+    const int V = hp->n_vocab, D = hp->n_dur, ms = hp->max_symbols, n_out = V + 1 + D;
+    const size_t LP = (size_t)hp->pred_layers * (size_t)hp->pred_hidden, J = (size_t)hp->joint_hidden;
+    if (!n || t_end < 0 || t_end > s->max_t || cap < 0 || (cap && !tokens)) return EDGESTT_E_INVALID_ARG;
+    est_pk_hyp *cur = s->hyp[0], *nxt = s->hyp[1];
+    int nh = 1;
+    est_pk_pred_reset(s);
+    memcpy(cur[0].h, s->h, LP * sizeof(float));
+    memcpy(cur[0].c, s->c, LP * sizeof(float));
+    memcpy(cur[0].predp, s->predp, J * sizeof(float));
+    cur[0].score = 0.0, cur[0].t = 0, cur[0].run = 0, cur[0].last = -1, cur[0].n = 0;
+    for (;;) {
+        int ts = t_end;
+        for (int i = 0; i < nh; i++)
+            if (cur[i].t < ts) ts = cur[i].t;
+        if (ts >= t_end) break;
+        /* enumerate candidates in list order, keeping the best `beam` (strictly better displaces) */
+        pk_cand kept[EST_PK_MAX_BEAM];
+        int nk = 0;
+        for (int i = 0; i < nh; i++) {
+            const est_pk_hyp *h = &cur[i];
+            if (h->t != ts) {
+                if (nk < beam || h->score > kept[nk - 1].score) {
+                    int pos = nk < beam ? nk : beam - 1;
+                    while (pos > 0 && kept[pos - 1].score < h->score) pos--;
+                    for (int q = (nk < beam ? nk : beam - 1); q > pos; q--) kept[q] = kept[q - 1];
+                    kept[pos] = (pk_cand){h->score, i, -1, 0};
+                    if (nk < beam) nk++;
+                }
+                continue;
+            }
+            memcpy(s->predp, h->predp, J * sizeof(float));
+            est_pk_joint(s, ts);
+            double *lp = s->lp + (size_t)i * (size_t)n_out, *ld = lp + V + 1;
+            const double lt = lse(s->logits, V + 1), ldn = D ? lse(s->logits + V + 1, D) : 0.0;
+            double best_d = D ? -HUGE_VAL : 0.0;
+            for (int k = 0; k <= V; k++) lp[k] = s->logits[k] - lt;
+            for (int j = 0; j < D; j++) {
+                ld[j] = s->logits[V + 1 + j] - ldn;
+                if (ld[j] > best_d) best_d = ld[j];
+            }
+            for (int k = 0; k <= V; k++) {
+                if (nk == beam && h->score + lp[k] + best_d <= kept[nk - 1].score) continue;
+                for (int j = 0; j < (D ? D : 1); j++) {
+                    const double sc = h->score + lp[k] + (D ? ld[j] : 0.0);
+                    if (nk == beam && !(sc > kept[nk - 1].score)) continue;
+                    int pos = nk < beam ? nk : beam - 1;
+                    while (pos > 0 && kept[pos - 1].score < sc) pos--;
+                    for (int q = (nk < beam ? nk : beam - 1); q > pos; q--) kept[q] = kept[q - 1];
+                    kept[pos] = (pk_cand){sc, i, k, j};
+                    if (nk < beam) nk++;
+                }
+            }
+        }
+        /* materialise in rank order, folding equal (frame, tokens) into the earlier one */
+        int nn = 0;
+        for (int c = 0; c < nk; c++) {
+            const pk_cand *cd = &kept[c];
+            const est_pk_hyp *x = &cur[cd->parent];
+            const int label = cd->k >= 0 && cd->k != V;
+            const int d = cd->k >= 0 && D ? hp->durations[cd->j] : 0;
+            int t2 = x->t, run = x->run;
+            if (cd->k == V) {
+                t2 = ts + (D && d > 0 ? d : 1);
+            } else if (label && !D) {
+                t2 = ts + 1, run = 1;
+            } else if (label) {
+                run = x->last == ts ? x->run + 1 : 1;
+                t2 = ts + d;
+                if (run >= ms && d == 0) t2 += 1;
+            }
+            const int n2 = x->n + label;
+            int q = 0;
+            for (; q < nn; q++) {
+                const est_pk_hyp *o = &nxt[q];
+                if (o->t == t2 && o->n == n2 && !memcmp(o->tok, x->tok, (size_t)x->n * sizeof(int32_t)) &&
+                    (!label || o->tok[x->n] == cd->k))
+                    break;
+            }
+            if (q < nn) {
+                nxt[q].score = log_add(nxt[q].score, cd->score);
+                continue;
+            }
+            if (n2 > s->max_len) return EDGESTT_E_LIMIT;
+            est_pk_hyp *y = &nxt[nn++];
+            hyp_copy(s, y, x);
+            y->score = cd->score, y->t = t2, y->run = run;
+            if (label) {
+                const double *lp = s->lp + (size_t)cd->parent * (size_t)n_out;
+                y->tok[x->n] = cd->k, y->fr[x->n] = ts, y->du[x->n] = D ? d : 0;
+                y->p[x->n] = (float)exp(lp[cd->k]);
+                y->n = n2, y->last = ts;
+                memcpy(s->h, x->h, LP * sizeof(float));
+                memcpy(s->c, x->c, LP * sizeof(float));
+                est_pk_pred_step(s, cd->k);
+                memcpy(y->h, s->h, LP * sizeof(float));
+                memcpy(y->c, s->c, LP * sizeof(float));
+                memcpy(y->predp, s->predp, J * sizeof(float));
+            }
+        }
+        /* stable sort by score, best first (swap the slots' contents: pointers move with them) */
+        for (int i = 1; i < nn; i++)
+            for (int q = i; q > 0 && nxt[q - 1].score < nxt[q].score; q--) {
+                const est_pk_hyp tmp = nxt[q];
+                nxt[q] = nxt[q - 1];
+                nxt[q - 1] = tmp;
+            }
+        est_pk_hyp *sw = cur;
+        cur = nxt, nxt = sw;
+        nh = nn;
+    }
+    const est_pk_hyp *b = &cur[0];
+    if (b->n > cap) return EDGESTT_E_LIMIT;
+    for (int i = 0; i < b->n; i++) {
+        tokens[i] = b->tok[i];
+        if (frames) frames[i] = b->fr[i];
+        if (durs) durs[i] = b->du[i];
+        if (probs) probs[i] = b->p[i];
+    }
+    *n = b->n;
+    if (score) *score = b->score;
+    return EDGESTT_OK;
+}
+
+int est_pk_decode(est_pk_state *s, int t, int beam, int32_t *tokens, int32_t *frames, int32_t *durs, float *probs,
+                  int cap, int *n, double *score) {
+    if (!s || !n || beam < 1 || beam > EST_PK_MAX_BEAM) return EDGESTT_E_INVALID_ARG;
+    *n = 0;
+    if (beam == 1) return greedy(s, t, tokens, frames, durs, probs, cap, n, score);
+    return beam_search(s, t, beam, tokens, frames, durs, probs, cap, n, score);
 }
 
 /* ================================================================ text ===================== */
@@ -977,6 +1185,18 @@ int est_pk_detokenize(const est_pk_model *m, const int32_t *ids, int n, char *ou
 }
 
 /* ================================================================ whole pipeline ========== */
+
+int est_pk_transcribe_beam(est_pk_state *s, const float *samples, size_t n_samples, int beam, int32_t *tokens,
+                           int32_t *frames, int32_t *durs, float *probs, int cap, int *n, double *score) {
+    int tf = 0, len = 0, t = 0;
+    if (!s || !n) return EDGESTT_E_INVALID_ARG;
+    *n = 0;
+    int st = est_pk_features(s, samples, n_samples, &tf, &len);
+    if (!st) st = est_pk_encode(s, len, &t, NULL);
+    if (!st) st = est_pk_project_enc(s, t);
+    if (!st) st = est_pk_decode(s, t, beam, tokens, frames, durs, probs, cap, n, score);
+    return st;
+}
 
 int est_pk_transcribe(est_pk_state *s, const float *samples, size_t n_samples, int32_t *tokens, int32_t *frames,
                       int32_t *durs, int cap, int *n) {

@@ -5,7 +5,7 @@
  *
  * Pipeline: NeMo log-mel front end -> dw_striding 8x subsampling -> n_layers FastConformer blocks
  * -> joint.enc projection; LSTM predictor; joint (ReLU, out) -> token logits [n_vocab + 1] (blank
- * is the last) and, for TDT, duration logits [n_dur]; greedy TDT or RNN-T decoding.
+ * is the last) and, for TDT, duration logits [n_dur]; greedy TDT or RNN-T decoding, or modified beam search (est_pk_decode).
  *
  * Memory: est_pk_open places the handle (hyper-parameters, tensor pointers, layer table) in the
  * caller's block, planned by the same code (est_pk_open_size); est_pk_state_* plans every
@@ -21,6 +21,16 @@
 #define EST_PK_MAX_LAYERS 128
 #define EST_PK_MAX_DUR 16
 #define EST_PK_MAX_LSTM 8
+#define EST_PK_MAX_BEAM 8   /* modified beam search: hypotheses planned in every state */
+
+/* One beam-search hypothesis (est_pk_decode): its tokens so far and its predictor. */
+typedef struct est_pk_hyp {
+    double score;                 /* total log-probability */
+    int t, run, last, n;          /* next frame, labels at frame `last` (the last label's), token count */
+    int32_t *tok, *fr, *du;       /* [max_len] each */
+    float *p;                     /* [max_len] softmax probability of each token */
+    float *h, *c, *predp;         /* [pred_layers][P] LSTM state, [J] joint.pred of its output */
+} est_pk_hyp;
 
 typedef struct est_pk_hparams {
     int sample_rate, n_mels, n_fft, win_length, hop_length; /* front end */
@@ -106,6 +116,9 @@ typedef struct est_pk_state {
     float *emb;                   /* [P] the fed token's embedding row as f32 */
     float *g, *gates, *predp;     /* [P], [2][4P] (ih, hh products), [J] */
     float *jh, *logits;           /* [J], [V + 1 + n_dur] */
+    est_pk_hyp hyp[2][EST_PK_MAX_BEAM]; /* beam search: current and next hypotheses (ping-pong) */
+    int max_len;                  /* tokens a hypothesis can hold: max_t x max_symbols (TDT), max_t (RNN-T) */
+    double *lp;                   /* [EST_PK_MAX_BEAM][V + 1 + n_dur] log-probabilities of the expanded hypotheses */
     double *fft;                  /* front end: [n_fft][2] work, [n_fft/2][2] twiddles, window */
     float *power;                 /* [n_fft/2 + 1] */
     void *gemm_scratch;
@@ -139,6 +152,18 @@ EST_HIDDEN void est_pk_joint(est_pk_state *s, int t);
  * Writes up to cap tokens with their frame and duration (dur may be NULL); *n = count. */
 EST_HIDDEN int est_pk_greedy(est_pk_state *s, int t, int32_t *tokens, int32_t *frames, int32_t *durs,
                              int cap, int *n);
+
+/* Decoding over s->encp frames [0, t) with beam 1 (greedy: est_pk_greedy's path) or modified beam search
+ * with beam 2..EST_PK_MAX_BEAM (models/parakeet-gguf.md "Beam search"; TDT or RNN-T as the model).  Writes up
+ * to cap tokens with frame, duration, softmax probability of the token (frames, durs, probs may be NULL);
+ * *score (may be NULL) = the total log-probability of the answer (greedy: of its token and duration
+ * choices).  EDGESTT_E_LIMIT if the answer has more than cap tokens. */
+EST_HIDDEN int est_pk_decode(est_pk_state *s, int t, int beam, int32_t *tokens, int32_t *frames, int32_t *durs,
+                             float *probs, int cap, int *n, double *score);
+/* est_pk_transcribe with a beam (as est_pk_decode) and token probabilities. */
+EST_HIDDEN int est_pk_transcribe_beam(est_pk_state *s, const float *samples, size_t n_samples, int beam,
+                                      int32_t *tokens, int32_t *frames, int32_t *durs, float *probs, int cap, int *n,
+                                      double *score);
 
 /* The whole offline pipeline on n_samples (<= the state's max_samples): features, encoder, joint
  * projection, greedy decoding into tokens/frames/durs (frames are encoder rows of 80 ms). */

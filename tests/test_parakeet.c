@@ -899,3 +899,90 @@ uint8_t *est_test_pk_mini(int rnnt, const char *arch, size_t *size) {
 
 int est_test_pk_gold(const char *key, double *out, int cap) { return pk_gold(key, out, cap); }
 
+
+/* Modified beam search (beam 4) on the first 3 s of jfk.wav: tokens, frames, durations identical to the
+ * golden (tests/reference/parakeet_ref.py beam_search), probabilities and score within 1e-4 rel; the golden
+ * path differs from greedy; beam 1 is greedy (TDT) with the same probabilities; no allocation. */
+static void beam_case(int rnnt) {
+    const char *name = rnnt ? "rnnt" : "tdt";
+    size_t n = 0;
+    float *pcm = est_test_load_wav("jfk.wav", &n);
+    CHECK(pcm && n > 48000);
+    n = 48000;
+    mini x;
+    edgestt_diag diag = {0};
+    int st = mini_open(&x, rnnt, n, &diag);
+    CHECKF(st == 0, "open: %d %s", st, diag.msg);
+    int tf = 0, len = 0, t = 0, nt = 0, n1 = 0, ng = 0;
+    CHECK_ST(est_pk_features(&x.s, pcm, n, &tf, &len), EDGESTT_OK);
+    CHECK_ST(est_pk_encode(&x.s, len, &t, NULL), EDGESTT_OK);
+    CHECK_ST(est_pk_project_enc(&x.s, t), EDGESTT_OK);
+    static int32_t tok[512], fr[512], du[512], tok1[512], fr1[512], du1[512], tokg[512], frg[512];
+    static float p[512], p1[512];
+    static double g[512];
+    double score = 0, score1 = 0;
+    char key[64];
+    const uint64_t a0 = est_test_alloc_calls();
+    CHECK_ST(est_pk_decode(&x.s, t, 4, tok, fr, du, p, 512, &nt, &score), EDGESTT_OK);
+    CHECK_ST(est_pk_decode(&x.s, t, 1, tok1, fr1, du1, p1, 512, &n1, &score1), EDGESTT_OK);
+    CHECK_ST(est_pk_greedy(&x.s, t, tokg, frg, NULL, 512, &ng), EDGESTT_OK);
+    CHECK(est_test_alloc_calls() == a0);
+    printf("  pk-mini %s beam 4: %d tokens, score %.6f:", name, nt, score);
+    for (int i = 0; i < nt && i < 16; i++) printf(" %d@%d+%d(p %.4f)", tok[i], fr[i], du[i], p[i]);
+    printf("\n");
+    /* the golden beam path */
+    double bs[1];
+    CHECK(pk_gold("beam.size", bs, 1) == 1 && (int)bs[0] == 4);
+    snprintf(key, sizeof key, "beam.%s.tokens", name);
+    int gn = pk_gold(key, g, 512);
+    CHECKF(gn == nt, "%s beam: %d tokens, golden %d", name, nt, gn);
+    for (int i = 0; i < nt; i++) CHECKF(tok[i] == (int)g[i], "%s beam token %d: %d vs %d", name, i, tok[i], (int)g[i]);
+    snprintf(key, sizeof key, "beam.%s.frames", name);
+    CHECK(pk_gold(key, g, 512) == nt);
+    for (int i = 0; i < nt; i++) CHECKF(fr[i] == (int)g[i], "%s beam frame %d: %d vs %d", name, i, fr[i], (int)g[i]);
+    if (!rnnt) {
+        CHECK(pk_gold("beam.tdt.durations", g, 512) == nt);
+        for (int i = 0; i < nt; i++) CHECKF(du[i] == (int)g[i], "tdt beam duration %d: %d vs %d", i, du[i], (int)g[i]);
+    }
+    snprintf(key, sizeof key, "beam.%s.p", name);
+    CHECK(pk_gold(key, g, 512) == nt);
+    for (int i = 0; i < nt; i++)
+        CHECKF(fabs(p[i] - g[i]) <= 1e-4 * fabs(g[i]), "%s beam p %d: %.9g vs %.9g", name, i, p[i], g[i]);
+    snprintf(key, sizeof key, "beam.%s.score", name);
+    CHECK(pk_gold(key, g, 1) == 1);
+    CHECKF(fabs(score - g[0]) <= 1e-4 * fabs(g[0]), "%s beam score %.9g vs %.9g", name, score, g[0]);
+    snprintf(key, sizeof key, "beam.%s.differs_greedy", name);
+    CHECK(pk_gold(key, g, 1) == 1 && g[0] == 1);
+    int same = nt == ng;
+    for (int i = 0; same && i < nt; i++) same = tok[i] == tokg[i];
+    CHECKF(!same, "%s: beam 4 gave the greedy path", name);
+    /* beam 1 is greedy (est_pk_greedy's path) with the greedy probabilities; for TDT that is also the golden
+     * beam-1 search (for RNN-T the beam-1 search allows one label per frame: reference only) */
+    CHECKF(n1 == ng, "%s beam 1: %d tokens, greedy %d", name, n1, ng);
+    for (int i = 0; i < n1 && i < ng; i++) CHECK(tok1[i] == tokg[i] && fr1[i] == frg[i]);
+    for (int i = 0; i < n1; i++) CHECK(p1[i] > 0.0f && p1[i] <= 1.0f);
+    if (!rnnt) {
+        gn = pk_gold("beam1.tdt.tokens", g, 512);
+        CHECKF(gn == n1, "tdt beam 1: %d tokens, golden %d", n1, gn);
+        for (int i = 0; i < n1; i++) CHECKF(tok1[i] == (int)g[i], "beam 1 token %d: %d vs %d", i, tok1[i], (int)g[i]);
+        CHECK(pk_gold("beam1.tdt.frames", g, 512) == n1);
+        for (int i = 0; i < n1; i++) CHECKF(fr1[i] == (int)g[i], "beam 1 frame %d: %d vs %d", i, fr1[i], (int)g[i]);
+        CHECK(pk_gold("beam1.tdt.score", g, 1) == 1);
+        CHECKF(fabs(score1 - g[0]) <= 1e-4 * fabs(g[0]), "beam 1 score %.9g vs %.9g", score1, g[0]);
+        /* the beam's answer scores at least as well as the greedy path */
+        CHECK(score >= score1 - 1e-9);
+    }
+    /* limits: beam 0 and over EST_PK_MAX_BEAM refused, a short output buffer gives EDGESTT_E_LIMIT */
+    CHECK_ST(est_pk_decode(&x.s, t, 0, tok, fr, du, p, 512, &nt, &score), EDGESTT_E_INVALID_ARG);
+    CHECK_ST(est_pk_decode(&x.s, t, EST_PK_MAX_BEAM + 1, tok, fr, du, p, 512, &nt, &score), EDGESTT_E_INVALID_ARG);
+    CHECK_ST(est_pk_decode(&x.s, t, 4, tok, NULL, NULL, NULL, 3, &nt, NULL), EDGESTT_E_LIMIT);
+    /* the largest beam runs too (answer no worse than beam 4's under the same rule is not guaranteed; only sane) */
+    CHECK_ST(est_pk_decode(&x.s, t, EST_PK_MAX_BEAM, tok, fr, NULL, p, 512, &nt, &score), EDGESTT_OK);
+    CHECK(nt > 0 && isfinite(score) && score < 0);
+    for (int i = 1; i < nt; i++) CHECK(fr[i] >= fr[i - 1] && fr[i] < t);
+    free(pcm);
+    mini_free(&x);
+}
+
+TEST(pk_mini_beam_tdt) { beam_case(0); }
+TEST(pk_mini_beam_rnnt) { beam_case(1); }

@@ -4,6 +4,7 @@
  * edgestt_transcribe on the first 3 s of jfk.wav giving the golden TDT tokens (tests/data/parakeet)
  * as one segment, with token times from their frames; refusals are one line; no allocation after init.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ TEST(pk_api_transcribe) {
     edgestt_full_params_default(&fp);
     fp.max_tokens = 512;
     fp.max_segments = 4;
+    fp.beam_size = 1; /* greedy (the default 5 runs modified beam search) */
     CHECK_ST(edgestt_state_mem_size(m, &fp, &sneed, &diag), EDGESTT_OK);
     void *smem = malloc(sneed);
     edgestt_state *s = NULL;
@@ -68,6 +70,7 @@ TEST(pk_api_transcribe) {
         CHECKF(t.t0_ms == (int64_t)gf[i] * 80, "token %d t0 %lld, frame %d", i, (long long)t.t0_ms, (int)gf[i]);
         CHECKF(t.t1_ms == ((int)gf[i] + d) * 80 || t.t1_ms == 3000, "token %d t1 %lld", i, (long long)t.t1_ms);
         CHECK(t.segment == 0);
+        CHECKF(t.p > 0.0f && t.p <= 1.0f, "token %d p %g", i, t.p);
     }
     char want[1024];
     size_t wl = 0;
@@ -77,14 +80,32 @@ TEST(pk_api_transcribe) {
     CHECK(strcmp(text, want) == 0);
     CHECK_ST(edgestt_full_text(s, want, 4, &wl), EDGESTT_E_NOMEM);
     CHECK(wl == len && strlen(want) == 3);
-    /* whisper-only: translate is refused with a line; beam, temperature, language are ignored */
+    /* whisper-only: translate is refused with a line; temperature, language are ignored; beam_size 4 runs
+     * modified beam search: the golden beam path with its probabilities */
     fp.task = EDGESTT_TASK_TRANSLATE;
     CHECK_ST(edgestt_transcribe(s, pcm, n, &fp), EDGESTT_E_UNSUPPORTED);
     CHECK(strstr(edgestt_state_error(s), "translate") && !strchr(edgestt_state_error(s), '\n'));
     fp.task = EDGESTT_TASK_TRANSCRIBE;
-    fp.beam_size = 3;
+    fp.beam_size = 4;
     fp.temperature = 0.4f;
     fp.language = "de";
+    CHECK_ST(edgestt_transcribe(s, pcm, n, &fp), EDGESTT_OK);
+    static double bp[512];
+    const int nb = est_test_pk_gold("beam.tdt.tokens", g, 512);
+    CHECKF(nb == edgestt_n_tokens(s) && nb != ng, "beam 4: %d tokens, golden %d (greedy %d)", edgestt_n_tokens(s), nb, ng);
+    CHECK(est_test_pk_gold("beam.tdt.frames", gf, 512) == nb && est_test_pk_gold("beam.tdt.p", bp, 512) == nb);
+    for (int i = 0; i < nb; i++) {
+        edgestt_token_data t;
+        CHECK_ST(edgestt_get_token(s, i, &t), EDGESTT_OK);
+        CHECKF(t.id == (int)g[i] && t.t0_ms == (int64_t)gf[i] * 80, "beam token %d: %d@%lld vs %d@%d", i, t.id,
+               (long long)t.t0_ms, (int)g[i], (int)gf[i]);
+        CHECKF(fabs(t.p - bp[i]) <= 1e-4 * bp[i], "beam token %d p %.9g vs %.9g", i, t.p, bp[i]);
+    }
+    /* beams over the planned maximum (8) are capped, not refused */
+    fp.beam_size = 32;
+    CHECK_ST(edgestt_transcribe(s, pcm, n, &fp), EDGESTT_OK);
+    CHECK(edgestt_n_tokens(s) > 0);
+    fp.beam_size = 1;
     CHECK_ST(edgestt_transcribe(s, pcm, n, &fp), EDGESTT_OK);
     CHECK(edgestt_n_tokens(s) == ng);
     /* no audio: no segment; longer than the plan (max_audio_windows 1 = 30 s): a line */

@@ -15,6 +15,8 @@ understanding, nothing copied), each piece naming the NeMo function it follows:
                RelPositionalEncoding
   predictor    modules/rnnt.py RNNTDecoder.predict (SOS = zero vector), joint  RNNTJoint.joint_after_projection
   greedy       parts/submodules/rnnt_greedy_decoding.py GreedyTDTInfer._greedy_decode, GreedyRNNTInfer._greedy_decode
+  beam_search  modified beam search (icefall/sherpa-onnx modified_beam_search for RNN-T, a time-synchronous TDT
+               extension: this project's rule, models/parakeet-gguf.md "Beam search"); goldens beam.* / beam1.*
 The module tree uses NeMo's state-dict names verbatim, so `model.state_dict()` is what a NeMo
 `model_weights.ckpt` holds.  Weights are not random draws: a counter hash (models/parakeet-gguf.md, "pk-mini")
 that the C side can reproduce bit-exactly.  Arithmetic in float64 by default (float32 weights).
@@ -481,6 +483,80 @@ def greedy_rnnt(model, enc, n_valid):
     return hyp, gap
 
 
+def beam_search(model, enc, n_valid, beam, tdt=True):
+    """Modified beam search (this project's rule, models/parakeet-gguf.md "Beam search").  Hypotheses carry
+    (score, tokens [(token, frame, duration, p)], frame t, run = labels at their last label's frame, predictor
+    (g, state)).  Start: one empty hypothesis at t 0 with the SOS predictor output, score 0.  Each round:
+    t* = the smallest t among hypotheses with t < n_valid (none: stop).  Candidates, enumerated in list order:
+    a hypothesis with t != t* is carried as one candidate (unchanged); one at t* is expanded: lp = log_softmax of
+    the V+1 token logits of joint(enc[t*], g), for TDT ld = log_softmax of the D duration logits, and for each
+    token k = 0..V (blank = V), each duration index j = 0..D-1: score + lp[k] + ld[j] with d = durations[j];
+    blank: t += max(d, 1); a label: run = run + 1 if the last label was at t* else 1, t += d, and t += 1 more
+    when run >= max_symbols and d == 0 (greedy's rules).  RNN-T (icefall modified_beam_search): no duration
+    term, every expansion (blank or label) moves to t* + 1, so at most one label per frame per hypothesis.
+    Keep the `beam` best candidates by score (ties: the earlier enumerated), then merge in that rank order:
+    a candidate with the same frame t and the same token sequence as an earlier kept one is folded into it
+    (score = logaddexp; the earlier keeps its frames/durations/probabilities); the list is then stably sorted by
+    score, best first.  The answer is the first hypothesis when every t >= n_valid.
+    With beam 1 on TDT this is greedy TDT; on RNN-T it is greedy with one symbol per frame.
+    -> (best tokens [(token, frame, duration, p)], score, min gap between the last kept and the first
+       dropped candidate over the rounds, min |score difference| among kept candidates)."""
+    V, durs, maxs = model.cfg["vocab"], model.cfg["durations"], model.cfg["max_symbols"]
+    if not tdt:
+        durs = []
+    g0, st0 = pred_step(model, None, None)
+    hyps = [dict(score=0.0, seq=[], t=0, run=0, last=-1, g=g0, st=st0)]
+    min_gap, min_diff = math.inf, math.inf
+    while True:
+        live = [h["t"] for h in hyps if h["t"] < n_valid]
+        if not live:
+            break
+        ts = min(live)
+        cands = []                       # (score, index, parent, token or None, duration)
+        for h in hyps:
+            if h["t"] != ts:
+                cands.append((h["score"], len(cands), h, None, None, 0.0))
+                continue
+            logits = joint(model, enc[ts], h["g"])
+            lp = torch.log_softmax(logits[:V + 1].double(), -1)
+            ld = torch.log_softmax(logits[V + 1:V + 1 + len(durs)].double(), -1) if durs else None
+            for k in range(V + 1):
+                for j in range(len(durs) if durs else 1):
+                    s = h["score"] + float(lp[k]) + (float(ld[j]) if durs else 0.0)
+                    cands.append((s, len(cands), h, k, durs[j] if durs else None, math.exp(float(lp[k]))))
+        order = sorted(cands, key=lambda c: (-c[0], c[1]))
+        kept = order[:beam]
+        if len(order) > beam:
+            min_gap = min(min_gap, kept[-1][0] - order[beam][0])
+        for a, b in zip(kept, kept[1:]):
+            min_diff = min(min_diff, a[0] - b[0])
+        new = []
+        for s, _, h, k, d, p in kept:
+            if k is None:
+                nh = dict(h)
+            elif k == V:
+                nh = dict(h, score=s, t=ts + (max(d, 1) if d is not None else 1))
+            else:
+                if d is None:            # RNN-T: one label per frame
+                    t2, run, dd = ts + 1, 1, 0
+                else:
+                    run = h["run"] + 1 if h["last"] == ts else 1
+                    t2, dd = ts + d, d
+                    if run >= maxs and d == 0:
+                        t2 += 1
+                g, st = pred_step(model, k, h["st"])
+                nh = dict(score=s, seq=h["seq"] + [(k, ts, dd, p)], t=t2, run=run, last=ts, g=g, st=st)
+            nh["score"] = s
+            same = next((o for o in new if o["t"] == nh["t"] and [x[0] for x in o["seq"]] == [x[0] for x in nh["seq"]]),
+                        None)
+            if same is not None:
+                same["score"] = float(np.logaddexp(same["score"], nh["score"]))
+            else:
+                new.append(nh)
+        hyps = sorted(new, key=lambda h: -h["score"])   # stable
+    return hyps[0]["seq"], hyps[0]["score"], min_gap, min_diff
+
+
 # ---- .nemo writer / reader -----------------------------------------------------------------------
 def nemo_config(c, name, tok_prefix):
     """model_config.yaml as a NeMo EncDecRNNTBPEModel saves it (the `model:` section, interpolations resolved)."""
@@ -740,6 +816,17 @@ def run_model(model, samples, dtype):
     return feats, L, e, tdt, tdt_gaps, rn, rn_gap, tdt_single
 
 
+BEAM = 4                 # the goldens' beam size
+
+
+def run_beams(model, e):
+    """Modified beam search (beam BEAM, and 1) on the encoder output: TDT and RNN-T (the same joint's first V+1
+    outputs, as pk-mini-rnnt)."""
+    with torch.no_grad():
+        enc = e["layers"][-1]
+        return {(tdt, b): beam_search(model, enc, e["n_valid"], b, tdt) for tdt in (True, False) for b in (1, BEAM)}
+
+
 @torch.no_grad()
 def write_goldens(outdir, wav, seconds=3.0, seed=GOLDEN_SEED, model_path=None):
     os.makedirs(outdir, exist_ok=True)
@@ -755,6 +842,7 @@ def write_goldens(outdir, wav, seconds=3.0, seed=GOLDEN_SEED, model_path=None):
     _, _, e32, tdt32, _, rn32, _, _ = run_model(m32, samples, torch.float32)
     enc = e["layers"][-1]
     enc_err = float((e32["layers"][-1].double() - enc).abs().max() / enc.abs().max())
+    beams, beams32 = run_beams(model, e), run_beams(m32, e32)
 
     raw = {}
 
@@ -836,6 +924,28 @@ def write_goldens(outdir, wav, seconds=3.0, seed=GOLDEN_SEED, model_path=None):
     kv("rnnt.tokens", [h[0] for h in rn])
     kv("rnnt.frames", [h[1] for h in rn])
     kv("rnnt.min_gap", [rn_gap], lambda v: "%.9g" % v)
+    lines.append(f"# beam.*: modified beam search (models/parakeet-gguf.md, beam_search()) with beam {BEAM}: tdt on pk-mini,"
+                 " rnnt on pk-mini-rnnt; tokens, frames, durations (tdt), p = softmax probability of each token,"
+                 " score = total log-probability (merged by log-add), min_gap = smallest score gap between the last kept"
+                 " and the first dropped candidate over the rounds, differs_greedy = 1 if the tokens differ from greedy;"
+                 " beam1.*: the same search with beam 1 (tdt: equal to greedy)")
+    kv("beam.size", [BEAM])
+    for name, is_tdt, greedy in (("tdt", True, [h[0] for h in tdt]), ("rnnt", False, [h[0] for h in rn])):
+        seq, score, gap, _ = beams[(is_tdt, BEAM)]
+        kv(f"beam.{name}.tokens", [h[0] for h in seq])
+        kv(f"beam.{name}.frames", [h[1] for h in seq])
+        if is_tdt:
+            kv(f"beam.{name}.durations", [h[2] for h in seq])
+        kv(f"beam.{name}.p", [h[3] for h in seq], f9)
+        kv(f"beam.{name}.score", [score], lambda v: "%.17g" % v)
+        kv(f"beam.{name}.min_gap", [gap], lambda v: "%.9g" % v)
+        kv(f"beam.{name}.differs_greedy", [int([h[0] for h in seq] != greedy)])
+        seq1, score1, _, _ = beams[(is_tdt, 1)]
+        kv(f"beam1.{name}.tokens", [h[0] for h in seq1])
+        kv(f"beam1.{name}.frames", [h[1] for h in seq1])
+        kv(f"beam1.{name}.score", [score1], lambda v: "%.17g" % v)
+    beam_same = all([h[:3] for h in beams[k][0]] == [h[:3] for h in beams32[k][0]] for k in beams)
+    kv("check.float32_same_beams", [int(beam_same)])
     if model_path is None:
         lines.append("# wcrc.<tensor>: zlib crc32 of the tensor's float32 little-endian bytes (PyTorch row-major) in the"
                      " hash model: a C generator of pk-mini checks its weights bit-exactly against these")
@@ -855,6 +965,10 @@ def write_goldens(outdir, wav, seconds=3.0, seed=GOLDEN_SEED, model_path=None):
           f"float32 same tokens: {same}, enc rel err {enc_err:.2e}")
     if not same:
         raise SystemExit("float32 and float64 disagree on the greedy tokens: goldens would be fragile")
+    if not beam_same:
+        raise SystemExit("float32 and float64 disagree on the beam-search tokens: goldens would be fragile")
+    if [h[:3] for h in beams[(True, 1)][0]] != tdt:
+        raise SystemExit("TDT beam search with beam 1 is not greedy TDT")
 
 
 # ---- self test: the torch model against loop-level numpy ---------------------------------------------
