@@ -42,8 +42,19 @@ static int pick_key(void *ctx, const est_gguf_kv *kv) {
     return 0;
 }
 
+/* The filled GGUF tables the binder reads, and a mark per tensor description: set when a lookup
+ * finds it, so after binding an unmarked one is unknown to the model (or a duplicate name). */
+typedef struct pk_src {
+    const uint8_t *data;
+    size_t size;
+    est_gguf_layout lay;
+    est_gguf_kv *kv;
+    est_file_tensor *tensors;
+    uint8_t *seen; /* [lay.n_tensors] */
+} pk_src;
+
 /* Optional integer key (first of two spellings); *out unchanged if absent. */
-static int opt_int(const est_gguf *g, const char *key, const char *alt, int lo, int hi, int *out,
+static int opt_int(const pk_src *g, const char *key, const char *alt, int lo, int hi, int *out,
                    edgestt_diag *diag) {
     uint32_t v;
     const char *used = key;
@@ -60,7 +71,7 @@ static int opt_int(const est_gguf *g, const char *key, const char *alt, int lo, 
     return EDGESTT_OK;
 }
 
-static int opt_f32(const est_gguf *g, const char *key, float lo, float hi, float *out, edgestt_diag *diag) {
+static int opt_f32(const pk_src *g, const char *key, float lo, float hi, float *out, edgestt_diag *diag) {
     float v;
     int st = est_gguf_get_f32(g->kv, g->lay.n_kv, key, &v, diag);
     if (st == EDGESTT_E_NOT_FOUND) return EDGESTT_OK;
@@ -72,23 +83,42 @@ static int opt_f32(const est_gguf *g, const char *key, float lo, float hi, float
 
 /* ================================================================ tensor binding =========== */
 
-static const est_file_tensor *find_tensor(const est_gguf *g, const char *name) {
+static const est_file_tensor *find_tensor(const pk_src *g, const char *name) {
     for (uint64_t i = 0; i < g->lay.n_tensors; i++)
-        if (est_file_tensor_is(&g->tensors[i], name)) return &g->tensors[i];
+        if (est_file_tensor_is(&g->tensors[i], name)) {
+            g->seen[i] = 1;
+            return &g->tensors[i];
+        }
     return NULL;
 }
 
+/* Every tensor of the file belongs to the model: the first unmarked one is a duplicate of a name
+ * already bound or a name the architecture does not have (EDGESTT_E_MODEL, naming it). */
+static int check_all_bound(const pk_src *g, edgestt_diag *diag) {
+    for (uint64_t i = 0; i < g->lay.n_tensors; i++) {
+        if (g->seen[i]) continue;
+        const est_file_tensor *t = &g->tensors[i];
+        const int n = (int)(t->name_len < 96 ? t->name_len : 96);
+        for (uint64_t j = 0; j < g->lay.n_tensors; j++)
+            if (j != i && g->tensors[j].name_len == t->name_len && !memcmp(g->tensors[j].name, t->name, t->name_len))
+                return est_diag(diag, EDGESTT_E_MODEL, "parakeet: tensor '%.*s' appears twice", n, t->name);
+        return est_diag(diag, EDGESTT_E_MODEL, "parakeet: unknown tensor '%.*s' (not part of the architecture)", n,
+                        t->name);
+    }
+    return EDGESTT_OK;
+}
+
 /* An F32 tensor of exactly nelem elements (nelem < 0: any, returned in *got). */
-static int bind_vec(const est_gguf *g, const char *name, int64_t nelem, int required, const float **out,
+static int bind_vec(const pk_src *g, const char *name, int64_t nelem, int required, const float **out,
                     int64_t *got, edgestt_diag *diag) {
     const est_file_tensor *t = find_tensor(g, name);
     *out = NULL;
-    if (!t) return required ? est_diag(diag, EDGESTT_E_FORMAT, "parakeet: tensor '%s' is missing", name) : EDGESTT_OK;
+    if (!t) return required ? est_diag(diag, EDGESTT_E_MODEL, "parakeet: tensor '%s' is missing", name) : EDGESTT_OK;
     if (t->type != EDGESTT_TYPE_F32)
         return est_diag(diag, EDGESTT_E_UNSUPPORTED, "parakeet: tensor '%s' must be F32 (type %d)", name, (int)t->type);
     const int64_t ne = est_file_tensor_nelem(t);
     if (nelem >= 0 && ne != nelem)
-        return est_diag(diag, EDGESTT_E_FORMAT, "parakeet: tensor '%s' has %lld elements, want %lld", name,
+        return est_diag(diag, EDGESTT_E_MODEL, "parakeet: tensor '%s' has %lld elements, want %lld", name,
                         (long long)ne, (long long)nelem);
     if ((uintptr_t)t->data & 3)
         return est_diag(diag, EDGESTT_E_FORMAT, "parakeet: tensor '%s' data is not 4-byte aligned", name);
@@ -98,12 +128,12 @@ static int bind_vec(const est_gguf *g, const char *name, int64_t nelem, int requ
 }
 
 /* A linear layer's weight [n][k] (trailing conv dims of 1 allowed) and optional bias [n]. */
-static int bind_lin(const est_gguf *g, const char *prefix, int n, int k, int bias_required, est_pk_linear *L,
+static int bind_lin(const pk_src *g, const char *prefix, int n, int k, int bias_required, est_pk_linear *L,
                     edgestt_diag *diag) {
     char name[160];
     est_fmt(name, sizeof name, "%s.weight", prefix);
     const est_file_tensor *t = find_tensor(g, name);
-    if (!t) return est_diag(diag, EDGESTT_E_FORMAT, "parakeet: tensor '%s' is missing", name);
+    if (!t) return est_diag(diag, EDGESTT_E_MODEL, "parakeet: tensor '%s' is missing", name);
     if (est_wt_index(t->type) < 0)
         return est_diag(diag, EDGESTT_E_UNSUPPORTED, "parakeet: tensor '%s' has unsupported type %d", name, (int)t->type);
     /* dims [0, s) hold one row of k, dims [s, 4) the n rows */
@@ -116,7 +146,7 @@ static int bind_lin(const est_gguf *g, const char *prefix, int n, int k, int bia
         if (inner == k && outer == n && (s == 1 || !est_type_is_quant(t->type))) ok = 1;
     }
     if (!ok)
-        return est_diag(diag, EDGESTT_E_FORMAT, "parakeet: tensor '%s' is [%lld %lld %lld %lld], want %d x %d", name,
+        return est_diag(diag, EDGESTT_E_MODEL, "parakeet: tensor '%s' is [%lld %lld %lld %lld], want %d x %d", name,
                         (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2], (long long)t->ne[3], n, k);
     L->type = t->type;
     L->n = n;
@@ -129,7 +159,7 @@ static int bind_lin(const est_gguf *g, const char *prefix, int n, int k, int bia
     return bind_vec(g, name, n, bias_required, &L->b, NULL, diag);
 }
 
-static int bind_norm(const est_gguf *g, const char *prefix, int d, est_pk_norm *nm, edgestt_diag *diag) {
+static int bind_norm(const pk_src *g, const char *prefix, int d, est_pk_norm *nm, edgestt_diag *diag) {
     char name[160];
     est_fmt(name, sizeof name, "%s.weight", prefix);
     int st = bind_vec(g, name, d, 1, &nm->g, NULL, diag);
@@ -139,7 +169,7 @@ static int bind_norm(const est_gguf *g, const char *prefix, int d, est_pk_norm *
 }
 
 /* Dimensions from the tensors, then the keys; checks every limit the kernels rely on. */
-static int derive_hparams(const est_gguf *g, est_pk_hparams *hp, edgestt_diag *diag) {
+static int derive_hparams(const pk_src *g, est_pk_hparams *hp, edgestt_diag *diag) {
     const est_file_tensor *t;
     const float *dummy;
     int64_t n;
@@ -148,7 +178,7 @@ static int derive_hparams(const est_gguf *g, est_pk_hparams *hp, edgestt_diag *d
     hp->sample_rate = 16000, hp->n_fft = 512, hp->win_length = 400, hp->hop_length = 160;
     hp->preemph = 0.97f, hp->sub_factor = 8, hp->xscaling = 1, hp->max_symbols = 10;
 #define NEED(name) \
-    if (!(t = find_tensor(g, name))) return est_diag(diag, EDGESTT_E_FORMAT, "parakeet: tensor '%s' is missing", name)
+    if (!(t = find_tensor(g, name))) return est_diag(diag, EDGESTT_E_MODEL, "parakeet: tensor '%s' is missing", name)
     NEED("encoder.layers.0.norm_out.weight");
     hp->d_model = (int)(t->ne[0] <= 65536 ? t->ne[0] : 0);
     NEED("encoder.layers.0.feed_forward1.linear1.weight");
@@ -278,7 +308,7 @@ static int derive_hparams(const est_gguf *g, est_pk_hparams *hp, edgestt_diag *d
 }
 
 /* Bind every tensor of the model (hp already derived). */
-static int bind_all(const est_gguf *g, est_pk_model *m, edgestt_diag *diag) {
+static int bind_all(const pk_src *g, est_pk_model *m, edgestt_diag *diag) {
     const est_pk_hparams *hp = &m->hp;
     const int d = hp->d_model, C = hp->sub_channels, P = hp->pred_hidden, J = hp->joint_hidden;
     const int f3 = est_conv_s2_out(est_conv_s2_out(est_conv_s2_out(hp->n_mels)));
@@ -286,14 +316,14 @@ static int bind_all(const est_gguf *g, est_pk_model *m, edgestt_diag *diag) {
     int st = bind_vec(g, "preprocessor.featurizer.fb", (int64_t)hp->n_mels * (hp->n_fft / 2 + 1), 1, &m->fb, NULL, diag);
     if (!st) st = bind_vec(g, "preprocessor.featurizer.window", hp->win_length, 0, &m->window, NULL, diag);
     if (!st) st = bind_vec(g, "encoder.pre_encode.conv.0.weight", (int64_t)C * 9, 1, &m->sub0_w, NULL, diag);
-    if (!st) st = bind_vec(g, "encoder.pre_encode.conv.0.bias", C, 0, &m->sub0_b, NULL, diag);
+    if (!st) st = bind_vec(g, "encoder.pre_encode.conv.0.bias", C, 1, &m->sub0_b, NULL, diag);
     if (!st) st = bind_vec(g, "encoder.pre_encode.conv.2.weight", (int64_t)C * 9, 1, &m->sub2_w, NULL, diag);
-    if (!st) st = bind_vec(g, "encoder.pre_encode.conv.2.bias", C, 0, &m->sub2_b, NULL, diag);
-    if (!st) st = bind_lin(g, "encoder.pre_encode.conv.3", C, C, 0, &m->sub3, diag);
+    if (!st) st = bind_vec(g, "encoder.pre_encode.conv.2.bias", C, 1, &m->sub2_b, NULL, diag);
+    if (!st) st = bind_lin(g, "encoder.pre_encode.conv.3", C, C, 1, &m->sub3, diag);
     if (!st) st = bind_vec(g, "encoder.pre_encode.conv.5.weight", (int64_t)C * 9, 1, &m->sub5_w, NULL, diag);
-    if (!st) st = bind_vec(g, "encoder.pre_encode.conv.5.bias", C, 0, &m->sub5_b, NULL, diag);
-    if (!st) st = bind_lin(g, "encoder.pre_encode.conv.6", C, C, 0, &m->sub6, diag);
-    if (!st) st = bind_lin(g, "encoder.pre_encode.out", d, C * f3, 0, &m->sub_out, diag);
+    if (!st) st = bind_vec(g, "encoder.pre_encode.conv.5.bias", C, 1, &m->sub5_b, NULL, diag);
+    if (!st) st = bind_lin(g, "encoder.pre_encode.conv.6", C, C, 1, &m->sub6, diag);
+    if (!st) st = bind_lin(g, "encoder.pre_encode.out", d, C * f3, 1, &m->sub_out, diag);
     for (int i = 0; i < hp->n_layers && !st; i++) {
         est_pk_layer *L = &m->layers[i];
         char pre[96];
@@ -343,20 +373,20 @@ static int bind_all(const est_gguf *g, est_pk_model *m, edgestt_diag *diag) {
             est_fmt(name, sizeof name, "decoder.prediction.dec_rnn.lstm.weight_%s_l%d", w ? "hh" : "ih", l);
             t = find_tensor(g, name);
             if (!t || est_wt_index(t->type) < 0 || t->ne[0] != P || est_file_tensor_nelem(t) != (int64_t)4 * P * P) {
-                st = est_diag(diag, EDGESTT_E_FORMAT, "parakeet: tensor '%s' missing or not %d x %d", name, 4 * P, P);
+                st = est_diag(diag, EDGESTT_E_MODEL, "parakeet: tensor '%s' missing or not %d x %d", name, 4 * P, P);
                 break;
             }
             L->type = t->type, L->n = 4 * P, L->k = P, L->w = t->data;
             L->stride = est_type_row_bytes(t->type, (uint64_t)P);
             if (!L->stride) st = est_diag(diag, EDGESTT_E_FORMAT, "parakeet: tensor '%s' rows do not fill blocks", name);
             est_fmt(name, sizeof name, "decoder.prediction.dec_rnn.lstm.bias_%s_l%d", w ? "hh" : "ih", l);
-            if (!st) st = bind_vec(g, name, 4 * (int64_t)P, 0, &L->b, NULL, diag);
+            if (!st) st = bind_vec(g, name, 4 * (int64_t)P, 1, &L->b, NULL, diag);
         }
         (void)pre;
     }
-    if (!st) st = bind_lin(g, "joint.enc", J, d, 0, &m->joint_enc, diag);
-    if (!st) st = bind_lin(g, "joint.pred", J, P, 0, &m->joint_pred, diag);
-    if (!st) st = bind_lin(g, "joint.joint_net.2", hp->n_vocab + 1 + hp->n_dur, J, 0, &m->joint_out, diag);
+    if (!st) st = bind_lin(g, "joint.enc", J, d, 1, &m->joint_enc, diag);
+    if (!st) st = bind_lin(g, "joint.pred", J, P, 1, &m->joint_pred, diag);
+    if (!st) st = bind_lin(g, "joint.joint_net.2", hp->n_vocab + 1 + hp->n_dur, J, 1, &m->joint_out, diag);
     if (st) return st;
     const uint8_t *first;
     uint64_t cnt;
@@ -375,6 +405,7 @@ typedef struct open_plan {
     est_pk_layer *layers;
     est_gguf_kv *kv;
     est_file_tensor *tensors;
+    uint8_t *seen;
 } open_plan;
 
 /* The same reservations measure (open_size) and place (open). */
@@ -388,6 +419,7 @@ static int plan_open(est_arena *a, const est_gguf_layout *lay, int n_layers, ope
         st = EDGESTT_E_LIMIT;
     if (!st) st = est_arena_scratch(a, b1, (void **)&pl->kv);
     if (!st) st = est_arena_scratch(a, b2, (void **)&pl->tensors);
+    if (!st) st = est_arena_scratch(a, n_t ? n_t : 1, (void **)&pl->seen);
     return st;
 }
 
@@ -448,11 +480,15 @@ int est_pk_open(const void *image, size_t size, const est_kernels *kt, void *mem
     est_pk_model *m = pl.m;
     m->kt = kt;
     m->layers = pl.layers;
-    st = derive_hparams(&g, &m->hp, diag);
+    pk_src src = {g.data, g.size, g.lay, g.kv, g.tensors, pl.seen};
+    memset(pl.seen, 0, n_t ? n_t : 1);
+    st = derive_hparams(&src, &m->hp, diag);
     if (!st && m->hp.n_layers > n_layers)
         st = est_diag(diag, EDGESTT_E_FORMAT, "parakeet: %d layers in the file, the key says %d", m->hp.n_layers, n_layers);
-    if (!st) st = bind_all(&g, m, diag);
+    if (!st) st = bind_all(&src, m, diag);
+    if (!st) st = check_all_bound(&src, diag);
     if (st) return st;
+    if (diag) diag->msg[0] = 0; /* the optional keys' lookups leave "missing" lines behind */
     *out = m;
     return EDGESTT_OK;
 }

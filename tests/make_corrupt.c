@@ -34,6 +34,7 @@ typedef struct gen {
     int stop;
     uint64_t rng;
     int gguf;
+    int other;           /* a GGUF of another architecture (Parakeet): no Whisper hyper-parameters */
     est_whisper_probe pr;
     est_file_tensor *t;  /* [nt] tensors of the valid image */
     size_t nt;
@@ -277,6 +278,28 @@ static void fam_absurd(gen *g) {
             memcpy(neg, &ty, 4), memcpy(neg + 4, &m1, 4);
             patch(g, kv_type(g, kv), neg, 8, EST_CORRUPT_FAIL, EDGESTT_E_FORMAT, "negative", what(g, "%s = (i32) -1", keys[k]));
         }
+        /* a Parakeet GGUF (models/parakeet-gguf.md): every dimension key refused at each absurd value
+         * (or at 3 heads: d_model 64 not divisible); the front end's frame keys and the decoding
+         * limits may take some of the values (any status, still one line and no crash) */
+        static const char *const pk_dims[] = {
+            "parakeet.sample_rate", "parakeet.n_mels", "parakeet.n_fft", "parakeet.d_model", "parakeet.n_layers",
+            "parakeet.n_heads", "parakeet.ff_dim", "parakeet.conv_kernel", "parakeet.subsampling_factor",
+            "parakeet.subsampling_channels", "parakeet.n_vocab", "parakeet.blank_id", "parakeet.pred_hidden",
+            "parakeet.pred_layers", "parakeet.joint_hidden",
+        };
+        static const char *const pk_any[] = {"parakeet.win_length", "parakeet.hop_length", "parakeet.xscaling",
+                                             "parakeet.use_bias", "parakeet.max_symbols"};
+        for (size_t k = 0; k < sizeof pk_dims / sizeof pk_dims[0] + sizeof pk_any / sizeof pk_any[0]; k++) {
+            const int dim = k < sizeof pk_dims / sizeof pk_dims[0];
+            const char *key = dim ? pk_dims[k] : pk_any[k - sizeof pk_dims / sizeof pk_dims[0]];
+            const est_gguf_kv *kv = find_kv(g, key);
+            if (!kv || kv->type != EST_GGUF_U32) continue;
+            for (size_t v = 0; v < sizeof vals / sizeof vals[0]; v++)
+                patch_u32(g, kv_value(g, kv), vals[v], dim ? EST_CORRUPT_FAIL : EST_CORRUPT_ANY, 0, NULL,
+                          what(g, "%s = %u", key, vals[v]));
+            if (!strcmp(key, "parakeet.n_heads"))
+                patch_u32(g, kv_value(g, kv), 3, EST_CORRUPT_FAIL, 0, NULL, what(g, "%s = 3", key));
+        }
     } else {
         static const char *const names[] = {"n_vocab", "n_audio_ctx", "n_audio_state", "n_audio_head", "n_audio_layer",
                                             "n_text_ctx", "n_text_state", "n_text_head", "n_text_layer", "n_mels"};
@@ -357,7 +380,8 @@ static void fam_names(gen *g) {
         if (i % 3 == 0) {
             static const uint8_t junk[] = {'X', '\n', 0x00, 0xff};
             const uint8_t c = junk[(i / 3) % 4];
-            patch(g, at(g, t->name) + nl - 1, &c, 1, EST_CORRUPT_FAIL, EDGESTT_E_MODEL, "unknown tensor",
+            /* Whisper names the unknown one; a transducer's binder meets the missing original first */
+            patch(g, at(g, t->name) + nl - 1, &c, 1, EST_CORRUPT_FAIL, EDGESTT_E_MODEL, g->other ? NULL : "unknown tensor",
                   what(g, "last byte of '%s' = 0x%02x", tname(t, nb), c));
         }
     }
@@ -488,7 +512,16 @@ int est_corrupt_generate(uint8_t *img, size_t size, unsigned mask, uint64_t seed
     g->rng = seed;
     *n_cases = 0;
     edgestt_diag d;
-    if (est_whisper_probe_image(img, size, &g->pr, &d)) return -1;
+    if (est_whisper_probe_image(img, size, &g->pr, &d)) {
+        /* not a Whisper model: any other GGUF (a Parakeet transducer) by its plain layout; the
+         * Whisper hyper-parameters stay 0, so the layer-renaming cases are left out */
+        memset(&g->pr, 0, sizeof g->pr);
+        if (est_gguf_scan(img, size, &g->pr.gguf, NULL, NULL, &d)) return -1;
+        g->pr.format = EDGESTT_FORMAT_GGUF;
+        g->other = 1;
+        g->pr.n_file_tensors = g->pr.gguf.n_tensors;
+        g->pr.n_file_kv = g->pr.gguf.n_kv;
+    }
     g->gguf = g->pr.format == EDGESTT_FORMAT_GGUF;
     g->nt = (size_t)g->pr.n_file_tensors;
     g->t = calloc(g->nt ? g->nt : 1, sizeof *g->t);

@@ -14,6 +14,7 @@
 
 #include "../core/edgestt.h"
 #include "make_corrupt.h"
+#include "pk_mini.h"
 #include "test.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -65,8 +66,9 @@ static int open_image(const uint8_t *img, size_t size, edgestt_diag *d, char *wh
         edgestt_model_info info;
         const char *b;
         size_t len;
+        /* the last id with text: Whisper's last token, a transducer's last piece (the blank follows) */
         if (edgestt_model_get_info(m, &info) || info.arena_bytes != need ||
-            edgestt_token_bytes(m, info.n_vocab - 1, &b, &len) || !len)
+            edgestt_token_bytes(m, info.n_vocab - 1 - !strcmp(info.arch, "parakeet"), &b, &len) || !len)
             snprintf(why, why_cap, "opened but unusable");
         edgestt_close(m);
     } else if (m) {
@@ -135,6 +137,23 @@ static void corrupt_model(const char *name, unsigned mask, size_t min_cases) {
 }
 
 TEST(corrupt_corpus_gguf) { corrupt_model("mini-en-f16.gguf", EST_CORRUPT_ALL, 1000); }
+
+/* The same families over pk-mini, the Parakeet test model's GGUF (tests/pk_mini.h), TDT and RNN-T:
+ * the transducer binder (models/parakeet.c) behind the same public open. */
+static void corrupt_pk(int rnnt, size_t min_cases) {
+    size_t size = 0, n = 0;
+    uint8_t *img = est_test_pk_mini(rnnt, "parakeet", &size);
+    CHECKF(img, "pk-mini image (tests/data/parakeet goldens missing?)");
+    run_ctx r = {0, 0, 0};
+    int st = est_corrupt_generate(img, size, EST_CORRUPT_ALL, est_test_seed() ^ 0x9a4a, check_case, &r, &n);
+    free(img);
+    printf("  corrupt pk-mini %s: %zu cases, %zu opened, %zu refused\n", rnnt ? "rnnt" : "tdt", n, r.n_ok, r.n_fail);
+    CHECKF(st == 0, "pk-mini: the generator cannot parse the model");
+    CHECKF(r.failures == 0, "pk-mini: %d of %zu cases broke their contract", r.failures, n);
+    CHECKF(n >= min_cases && r.n_fail > 0 && r.n_ok > 0, "pk-mini: %zu cases, %zu opened, %zu failed", n, r.n_ok, r.n_fail);
+}
+TEST(corrupt_corpus_parakeet_gguf) { corrupt_pk(0, 1000); }
+TEST(corrupt_corpus_parakeet_rnnt_gguf) { corrupt_pk(1, 1000); }
 TEST(corrupt_corpus_bin) { corrupt_model("mini-en-f16.bin", EST_CORRUPT_ALL, 900); }
 /* Non-finite Q8_0 scales open cleanly: open touches no tensor data (`edge-stt check` scans it). */
 TEST(corrupt_corpus_q8_0_nan_scales_gguf) { corrupt_model("mini-en-q8_0.gguf", EST_CORRUPT_NAN, 60); }
