@@ -184,15 +184,19 @@ $(QEMU_CPUS:%=qemu-run-%): qemu-run-%: qemu-build
 # 32-bit OS; kernels/arm/neon_compat.h).  CI runs it beside test-qemu.
 QEMU_ARM_BIN := build/arm-linux-gnueabihf/edgestt-test
 .PHONY: test-qemu-arm
-test-qemu-arm: $(TESTMODEL_STAMP)
+test-qemu-arm-build: $(TESTMODEL_STAMP)
 	$(MAKE) --no-print-directory CROSS=arm-linux-gnueabihf- $(QEMU_ARM_BIN)
+test-qemu-arm: test-qemu-arm-build
 	@qemu-arm -L /usr/arm-linux-gnueabihf -cpu cortex-a7 $(QEMU_ARM_BIN) $(TEST_ARGS) > build/qemu-arm-cortex-a7.log 2>&1; \
 	  rc=$$?; echo "== qemu-arm -cpu cortex-a7"; cat build/qemu-arm-cortex-a7.log; exit $$rc
 
-sanitize:
+# (sanitize-build alone builds it: CI builds every suite first, then runs them in parallel)
+.PHONY: sanitize sanitize-build test-qemu-arm-build
+sanitize-build:
 	$(MAKE) --no-print-directory BUILD=build/sanitize OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" build/sanitize/edgestt-test $(TESTMODEL_STAMP)
+sanitize: sanitize-build
 	ASAN_OPTIONS=detect_leaks=1 build/sanitize/edgestt-test $(TEST_ARGS)
 
 # An end-to-end transcription (mini model, jfk.wav, greedy) under valgrind's memcheck: zero errors

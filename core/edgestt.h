@@ -354,7 +354,8 @@ EDGESTT_API edgestt_status edgestt_vad_segments(edgestt_vad *vad, const float *p
  * TRANSLATE is refused (EDGESTT_E_UNSUPPORTED).  Text: SentencePiece pieces, U+2581 -> space.
  * edgestt_model_info: arch "parakeet", encoder dims in the n_audio_* fields, predictor in
  * n_text_state / n_text_layer, n_vocab with the blank, counts over the weight matrices.
- * edgestt_token_bytes gives the piece, special tokens are all -1; log-mel, bench, streams: UNSUPPORTED.
+ * edgestt_token_bytes gives the piece, special tokens are all -1; log-mel: UNSUPPORTED; bench
+ * times a 30 s pass (edgestt_bench_result); streams: see the streaming section.
  */
 typedef struct edgestt_state edgestt_state;
 
@@ -671,6 +672,11 @@ EDGESTT_API edgestt_status edgestt_capture_devices(edgestt_device_fn fn, void *u
  * bytes, or one allocation); edgestt_stream_push never allocates.  The VAD handle is the
  * caller's (its params are set by init; it must not be used elsewhere while the stream lives).
  * Times are in the stream's timeline (samples pushed since init / reset), in milliseconds.
+ * Transducers (Parakeet) stream too, alone or beside a Whisper model: an utterance is capped so
+ * that its whole buffer (pads, endpoint silence) fits the model's max_audio_windows x 30 s state
+ * (EDGESTT_E_LIMIT at init when nothing fits); a partial runs the utterance so far greedily, a
+ * final with decode.beam_size (> 1: modified beam search).  No 30 s padding: their work grows with
+ * the speech.  The encoder is not chunked yet (each partial encodes the utterance again).
  */
 typedef struct edgestt_stream edgestt_stream;
 

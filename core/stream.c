@@ -12,6 +12,13 @@
  * With vad.max_speech_ms the VAD ends a long utterance at its last silence > 98 ms (or hard): a
  * final up to there, and speech that resumed after it is the next utterance (its audio kept).
  *
+ * A transducer (Parakeet) streams through the same calls: its state is planned for the model's
+ * max_audio_windows x 30 s, so the utterance is capped to fit one call (audio buffer included);
+ * a partial re-runs the utterance so far (greedy), a final runs the stream's decoding (beam > 1:
+ * modified beam search).  Unlike Whisper there is no 30 s padding: the work grows with the
+ * speech, which is what makes a transducer's partials cheap.  The encoder is not chunked or
+ * cache-aware yet (each partial encodes the utterance again).
+ *
  * Invariants: utt_len <= utt_cap always (a final is forced before the buffer would overflow, at
  * max_utterance samples); every buffer is placed at init from one planned block (measure mode of
  * the same plan function gives the size), so push/flush never allocate; the transcription states
@@ -22,6 +29,7 @@
 
 #include "internal.h"
 #include "edgestt.h"
+#include "model.h"
 #include "../port/port.h"
 
 #define WIN EDGESTT_VAD_WINDOW
@@ -73,11 +81,19 @@ void edgestt_stream_params_default(edgestt_stream_params *p) {
     p->decode.max_prompt_bytes = 1024;
 }
 
-/* Samples of one model's window (2 * n_audio_ctx mel frames of 160 samples). */
+/* Samples of one model's window (2 * n_audio_ctx mel frames of 160 samples); a transducer's:
+ * the audio its states are planned for. */
 static int64_t window_samples(const edgestt_model *m) {
     edgestt_model_info in;
     if (!m || edgestt_model_get_info(m, &in) != EDGESTT_OK) return 0;
+    if (m->pk) return (int64_t)m->pk_max_samples;
     return (int64_t)in.n_audio_ctx * 2 * 160;
+}
+
+/* Samples one transducer call may take (the smaller state of the two models), 0 if neither is one. */
+static int64_t pk_limit(const edgestt_model *fast, const edgestt_model *acc) {
+    int64_t a = fast && fast->pk ? (int64_t)fast->pk_max_samples : 0, b = acc && acc->pk ? (int64_t)acc->pk_max_samples : 0;
+    return a && b ? (a < b ? a : b) : (a ? a : b);
 }
 
 /* Which models serve partials and finals, from the mode and the models present. */
@@ -113,6 +129,15 @@ static int check_params(const edgestt_model *fast, const edgestt_model *acc, con
     /* the VAD's max_speech_ms cut (at the last silence) comes before the stream's own hard cut */
     if (max_speech && *max_utt >= max_speech) *max_utt = max_speech + 2 * WIN;
     if (*max_utt < 2 * WIN) *max_utt = 2 * WIN;
+    /* a transducer takes the whole utterance buffer in one call (see plan): it must fit its state */
+    const int64_t lim = pk_limit(fast, acc);
+    if (lim) {
+        const int64_t pad = (int64_t)p->vad.speech_pad_ms * 16, extra = 2 * pad + 3 * WIN + (int64_t)p->endpoint_ms * 16;
+        if (lim - extra < 2 * WIN)
+            return est_diag(d, EDGESTT_E_LIMIT, "stream: the transducer's %lld samples leave no room for an utterance "
+                            "(speech_pad_ms, endpoint_ms)", (long long)lim);
+        if (*max_utt > lim - extra) *max_utt = lim - extra;
+    }
     return EDGESTT_OK;
 }
 
@@ -160,10 +185,6 @@ edgestt_status edgestt_stream_mem_size(const edgestt_model *fast, const edgestt_
     if (!bytes) return (edgestt_status)est_diag(d, EDGESTT_E_INVALID_ARG, "stream: bytes is NULL");
     if (in) p = *in;
     else edgestt_stream_params_default(&p);
-    edgestt_model_info mi[2];
-    if ((fast && !edgestt_model_get_info(fast, &mi[0]) && strcmp(mi[0].arch, "whisper")) ||
-        (acc && !edgestt_model_get_info(acc, &mi[1]) && strcmp(mi[1].arch, "whisper"))) /* Whisper windows only */
-        return (edgestt_status)est_diag(d, EDGESTT_E_UNSUPPORTED, "stream: parakeet models cannot stream yet");
     int st = check_params(fast, acc, &p, &max_utt, d);
     if (st) return (edgestt_status)st;
     est_arena a;

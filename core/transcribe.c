@@ -113,7 +113,11 @@ static int plan_pk_state(const edgestt_model *m, const edgestt_full_params *p, e
     int st;
     size_t bytes, pool_size = 0;
     void *mem, *pool_mem = NULL;
-    const int threads = p->pool ? est_pool_threads(est_pool_of(p->pool)) : p->n_threads;
+    /* planned for n_threads, as Whisper states (measuring never looks at the pool: a stream's
+     * measuring pass has none yet); a given pool must not have more threads than that */
+    const int threads = p->n_threads;
+    if (p->pool && !est_arena_measuring(a) && est_pool_threads(est_pool_of(p->pool)) > threads)
+        return EDGESTT_E_INVALID_ARG;
     PLACE(s->tokens, p->max_tokens, edgestt_token_data);
     PLACE(s->segs, p->max_segments, edgestt_segment);
     PLACE(s->pk_ids, p->max_tokens, int32_t);

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "edgestt.h"
+#include "pk_mini.h"
 #include "test.h"
 
 #define VAD_MODEL "../../models/silero-vad-v5.gguf" /* relative to --data (tests/data) */
@@ -413,4 +414,72 @@ TEST(stream_params_and_plan) {
     CHECK_ST(bad1, EDGESTT_E_INVALID_ARG);
     CHECK_ST(bad2, EDGESTT_E_INVALID_ARG);
     CHECK_ST(bad3, EDGESTT_E_INVALID_ARG);
+}
+
+/* A transducer streams through the same calls: pk-mini (tests/pk_mini.h, random weights) on
+ * vad_pauses.wav gives one final per VAD utterance, each the offline transcription of its span with
+ * the finals' decoding (modified beam search, beam 4), partials while speaking; an utterance limit
+ * beyond the model's state is capped, not refused. */
+TEST(stream_transducer_finals) {
+    static fixture fx;
+    memset(&fx, 0, sizeof fx);
+    size_t size = 0;
+    uint8_t *img = est_test_pk_mini(0, "parakeet", &size);
+    CHECKF(img, "pk-mini image (tests/data/parakeet goldens missing?)");
+    edgestt_params mp;
+    edgestt_params_default(&mp);
+    mp.max_audio_windows = 1; /* states for 30 s */
+    edgestt_diag d;
+    d.msg[0] = 0;
+    CHECK_ST(edgestt_open_memory(img, size, &mp, NULL, 0, &fx.fast, &d), EDGESTT_OK);
+    CHECK_ST(edgestt_vad_open(est_test_data(VAD_MODEL), NULL, 0, &fx.vad, &d), EDGESTT_OK);
+    fx.pcm = est_test_load_wav("vad_pauses.wav", &fx.n);
+    CHECK(fx.pcm != NULL);
+    edgestt_stream_params sp;
+    edgestt_stream_params_default(&sp);
+    sp.decode.beam_size = 4;
+    sp.max_utterance_ms = 600000; /* over the 30 s state: capped to fit */
+    edgestt_vad_params vp = sp.vad;
+    vp.min_silence_ms = sp.endpoint_ms;
+    edgestt_vad_segment seg[16];
+    size_t n_seg = 0;
+    CHECK(edgestt_vad_set_params(fx.vad, &vp) == EDGESTT_OK &&
+          edgestt_vad_segments(fx.vad, fx.pcm, fx.n, seg, 16, &n_seg) == EDGESTT_OK);
+    uint64_t rng = est_test_seed();
+    edgestt_stream *s = NULL;
+    int st = edgestt_stream_init(fx.fast, NULL, fx.vad, &sp, NULL, 0, &s, &d);
+    CHECKF(st == EDGESTT_OK, "stream init: %d %s", st, d.msg);
+    st = edgestt_stream_warmup(s);
+    const uint64_t a0 = est_test_alloc_calls();
+    if (!st) st = run_stream(&fx, s, fx.pcm, fx.n, 4000, &rng);
+    CHECK(est_test_alloc_calls() == a0);
+    edgestt_stream_free(s);
+    CHECKF(st == EDGESTT_OK, "stream: %d", st);
+    int n_final = count_type(&fx, EDGESTT_EVENT_FINAL), n_partial = count_type(&fx, EDGESTT_EVENT_PARTIAL);
+    printf("  pk-mini stream: %zu VAD segments, %d finals, %d partials\n", n_seg, n_final, n_partial);
+    CHECK(n_seg == 3 && n_final == 3 && n_partial >= 6);
+    int k = 0, fails = 0, nonempty = 0;
+    char want[512];
+    for (int i = 0; i < fx.n_ev; i++) {
+        const rec_event *e = &fx.ev[i];
+        if (e->type != EDGESTT_EVENT_FINAL || k >= (int)n_seg) continue;
+        float lp, nsp;
+        int r = offline_text(fx.fast, &sp, fx.pcm, seg[k].start_sample, seg[k].end_sample, want, sizeof want, &lp, &nsp);
+        if (r || strcmp(want, e->text)) {
+            fprintf(stderr, "  final %d: stream '%.60s', offline '%.60s' (%d)\n", k, e->text, want, r);
+            fails++;
+        }
+        nonempty += e->text[0] != 0;
+        k++;
+    }
+    CHECKF(!fails, "%d finals differ from the offline transcription", fails);
+    CHECK(nonempty > 0); /* random weights still emit pieces: the comparison compares something */
+    /* a state too small for any utterance is refused at init, with one line */
+    edgestt_stream_params big = sp;
+    big.endpoint_ms = 600000;
+    size_t need = 0;
+    CHECK_ST(edgestt_stream_mem_size(fx.fast, NULL, &big, &need, &d), EDGESTT_E_LIMIT);
+    CHECK(strstr(d.msg, "transducer") != NULL);
+    fx_close(&fx);
+    free(img);
 }
