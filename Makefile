@@ -129,9 +129,10 @@ GEN        := $(HOSTBUILD)/whisper-gen
 TESTMODEL_STAMP := $(TESTMODELS)/.stamp
 
 $(TESTMODEL_STAMP): $(wildcard models/tools/*.c) $(wildcard core/*.c) $(wildcard core/*.h)
-	$(MAKE) --no-print-directory CROSS= BUILD=$(HOSTBUILD) OPT=-O2 EXTRA_CFLAGS= LDFLAGS= $(GEN)
+	$(MAKE) --no-print-directory CROSS= BUILD=$(HOSTBUILD) OPT=-O2 EXTRA_CFLAGS= LDFLAGS= $(GEN) $(HOSTBUILD)/parakeet-bench
 	@mkdir -p $(TESTMODELS)
 	$(GEN) --test-set $(TESTMODELS)
+	$(HOSTBUILD)/parakeet-bench --dims mini --type q8_0 --write $(TESTMODELS)/pk-mini-q8_0.gguf
 	@touch $@
 
 models: $(TESTMODEL_STAMP)

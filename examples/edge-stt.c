@@ -42,7 +42,7 @@ static int usage(void) {
             "       edge-stt eval [-m MODEL] --manifest FILE [--json] [--per-file]   (edge-stt eval --help)\n"
             "       edge-stt version\n"
             "options:\n"
-            "  -m, --model FILE       Whisper model (whisper.cpp .bin or GGUF)\n"
+            "  -m, --model FILE       model: Whisper (whisper.cpp .bin or GGUF) or Parakeet (GGUF)\n"
             "  -o, --output FMT       write FILE.FMT: txt, srt, vtt or json (repeatable; default: text on stdout)\n"
             "  --output-dir DIR       where -o files go (default: next to each input)\n"
             "  --threads N            threads (default 1)\n"

@@ -258,5 +258,32 @@ if expect 3 "--vad-model missing" -- "$prog" -m "$model" $fast --vad-model "$tmp
   grep -q "none.gguf" "$tmp/err" || bad "--vad-model missing: '$(cat "$tmp/err")'"
 fi
 
+# a Parakeet transducer file (pk-mini, random weights, written by parakeet-bench --write with the test
+# models): info says what it is; greedy and beam-4 transcriptions run (-o json: one segment spanning the
+# audio, tokens with probabilities in (0, 1] and 80 ms frame times); bench times a transducer pass;
+# --translate is refused with one line
+pk=$models/pk-mini-q8_0.gguf
+if expect 0 "parakeet info" -- "$prog" info "$pk"; then
+  grep -q "^architecture  parakeet" "$tmp/out" && grep -q "q8_0" "$tmp/out" || bad "parakeet info: $(head -c 300 "$tmp/out")"
+fi
+expect 0 "parakeet greedy" -- "$prog" -m "$pk" --greedy --quiet "$wav" && { [ -s "$tmp/out" ] || bad "parakeet greedy: no text"; }
+if expect 0 "parakeet beam 4 -o json" -- "$prog" -m "$pk" --beam 4 --quiet -o json --output-dir "$tmp" "$wav" &&
+   command -v python3 >/dev/null 2>&1; then
+  python3 - "$tmp/jfk.json" <<'EOF' || bad "parakeet json: $(head -c 300 "$tmp/jfk.json")"
+import json, sys
+j = json.load(open(sys.argv[1], encoding="utf-8"))
+s = j["segments"]
+assert len(s) == 1 and s[0]["start"] == 0 and abs(s[0]["end"] - 11.0) < 0.01, s[0]["start"]
+t = s[0]["tokens"]
+assert t and all(0 < x["p"] <= 1 and x["t1"] > x["t0"] >= 0 and abs(x["t0"] / 0.08 - round(x["t0"] / 0.08)) < 1e-6 for x in t)
+assert "".join(x["text"] for x in t).replace("\u2581", " ").strip() == j["text"].strip()
+EOF
+fi
+if expect 0 "parakeet bench --json" -- "$prog" bench -m "$pk" --json && command -v python3 >/dev/null 2>&1; then
+  python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["arch"] == "parakeet" and j["audio_s"] == 30 and j["rtf"] > 0 and j["encode_ms"] > 0, j' \
+    "$tmp/out" || bad "parakeet bench: $(head -c 300 "$tmp/out")"
+fi
+expect 1 "parakeet --translate" -- "$prog" -m "$pk" --translate --quiet "$wav" && { grep -q "cannot translate" "$tmp/err" || bad "parakeet --translate: $(cat "$tmp/err")"; }
+
 echo "test_cli: $passes passed, $fails failed"
 [ "$fails" = 0 ]

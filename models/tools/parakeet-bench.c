@@ -5,6 +5,11 @@
  *
  *   parakeet-bench [--dims 0.6b|110m|mini] [--type f32|f16|q8_0|q4_0] [--threads N]
  *                  [--seconds S] [--wav FILE] [--reps R] [--model FILE.gguf] [--print-tokens]
+ *                  [--write FILE.gguf]
+ *
+ * --write saves the generated model (those dims and type) as a GGUF file and exits: the model
+ * generator's Parakeet mode (the test set's pk-mini-q8_0.gguf, 0.6B / 110M files for benchmarks).
+ * Its vocabulary is made-up SentencePiece pieces (every fourth one starts a word with U+2581).
  *
  * --model runs a Parakeet GGUF file (e.g. from models/parakeet/nemo_to_gguf.py) instead of generated
  * weights; --print-tokens prints the greedy tokens (id@frame+duration) and their text.
@@ -195,11 +200,22 @@ static uint8_t *build(const dims *D, int wtype, size_t *size) {
     membuf b = {0};
     est_gguw w;
     est_gguw_init(&w, sink, &b);
-    est_gguw_header(&w, (uint64_t)NT, 3);
+    est_gguw_header(&w, (uint64_t)NT, 4);
     est_gguw_kv_str(&w, "general.architecture", "parakeet", 8);
     est_gguw_kv_u32(&w, "general.alignment", 64);
     est_gguw_kv_arr(&w, "parakeet.durations", EST_GGUF_U32, (uint64_t)D->ndur);
     for (int i = 0; i < D->ndur; i++) est_gguw_u32(&w, (uint32_t)i);
+    /* made-up pieces: "\xe2\x96\x81" (U+2581) + letters for every fourth id, letters otherwise */
+    est_gguw_kv_arr(&w, "tokenizer.ggml.tokens", EST_GGUF_STRING, (uint64_t)D->vocab);
+    for (int i = 0; i < D->vocab; i++) {
+        char piece[16];
+        size_t n = 0;
+        if (i % 4 == 0) memcpy(piece, "\xe2\x96\x81", 3), n = 3;
+        int v = i;
+        do piece[n++] = (char)('a' + v % 26), v /= 26;
+        while (v && n < sizeof piece);
+        est_gguw_str(&w, piece, n);
+    }
     uint64_t off = 0;
     for (int i = 0; i < NT; i++) {
         const tens *t = &T[i];
@@ -275,6 +291,7 @@ static double ms(uint64_t a, uint64_t b) { return (double)(b - a) / 1e6; }
 int main(int argc, char **argv) {
     const char *dname = "110m", *tname = "f32", *wav = "tests/data/jfk.wav", *model = NULL;
     int threads = 1, reps = 1, print_tokens = 0;
+    const char *write = NULL;
     double seconds = 10.0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -286,9 +303,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--reps") && v) reps = atoi(v), i++;
         else if (!strcmp(a, "--model") && v) model = v, i++;
         else if (!strcmp(a, "--print-tokens")) print_tokens = 1;
+        else if (!strcmp(a, "--write") && v) write = v, i++;
         else {
             fprintf(stderr, "usage: parakeet-bench [--dims 0.6b|110m|mini] [--type f32|f16|q8_0|q4_0] [--threads N] "
-                            "[--seconds S] [--wav FILE] [--reps R]\n");
+                            "[--seconds S] [--wav FILE] [--reps R] [--model FILE] [--print-tokens] [--write FILE]\n");
             return 2;
         }
     }
@@ -300,6 +318,24 @@ int main(int argc, char **argv) {
     if (!D || wtype < 0 || threads < 1 || threads > 64 || seconds <= 0 || seconds > 600 || reps < 1) {
         fprintf(stderr, "parakeet-bench: bad arguments\n");
         return 2;
+    }
+    if (write) { /* the generator: the image to FILE (via FILE.part, renamed when complete) */
+        size_t size = 0;
+        uint8_t *img = build(D, wtype, &size);
+        char part[4096];
+        snprintf(part, sizeof part, "%s.part", write);
+        FILE *f = img ? fopen(part, "wb") : NULL;
+        int ok = f && fwrite(img, 1, size, f) == size;
+        if (f && fclose(f)) ok = 0;
+        if (ok && rename(part, write)) ok = 0;
+        if (!ok) {
+            remove(part);
+            fprintf(stderr, "parakeet-bench: cannot write %s\n", write);
+            return 1;
+        }
+        printf("%s: parakeet %s %s, %zu bytes\n", write, D->name, tname, size);
+        free(img);
+        return 0;
     }
     size_t nw = 0;
     float *pcm0 = load_wav(wav, &nw);
