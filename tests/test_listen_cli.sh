@@ -134,6 +134,17 @@ if expect 0 "hybrid auto" -- "$prog" listen -m "$model" --accurate-model "$model
     bad "hybrid auto: $(head -c 600 "$tmp/out")"
 fi
 
+# a transducer streams too: pk-mini (random weights) as the fast model, the Whisper mini as the
+# accurate one: partials from the transducer, 3 finals (one per utterance) from Whisper; and the
+# transducer alone, finals with modified beam search
+if expect 0 "listen parakeet + whisper" -- "$prog" listen -m "$models/pk-mini-q8_0.gguf" --accurate-model "$model" $fast --speed 0 -o json --simulate-realtime "$wav"; then
+  [ "$(grep '"final"' "$tmp/out" | grep -c '"accurate"')" = 3 ] && [ "$(grep -c '"partial"' "$tmp/out")" -ge 6 ] && ok ||
+    bad "listen parakeet + whisper: $(head -c 600 "$tmp/out")"
+fi
+if expect 0 "listen parakeet beam 4" -- "$prog" listen -m "$models/pk-mini-q8_0.gguf" --beam 4 --quiet --speed 0 -o json --simulate-realtime "$wav"; then
+  [ "$(grep -c '"final"' "$tmp/out")" = 3 ] && ok || bad "listen parakeet: $(head -c 600 "$tmp/out")"
+fi
+
 # SIGINT while a real-time simulation plays (sent once the program says it is warmed up, so
 # the handlers are surely in place): a clean exit 0 with what was heard, never a hang
 timeout -s KILL 120 "$prog" listen -m "$model" --vad-model "$vad" --sample-len 2 -o json --simulate-realtime "$wav" \
