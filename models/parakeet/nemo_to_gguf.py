@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """nemo_to_gguf.py - NVIDIA NeMo Parakeet .nemo archive (FastConformer + RNN-T / TDT) -> GGUF for edge-stt.
 
-    /usr/bin/python3 models/parakeet/nemo_to_gguf.py MODEL.nemo -o MODEL.gguf [--f16]
+    /usr/bin/python3 models/parakeet/nemo_to_gguf.py MODEL.nemo -o MODEL.gguf [--type f32|f16|q8_0|q4_0]
 
 Reads `model_config.yaml`, `model_weights.ckpt` and the SentencePiece tokenizer from the archive (Debian's
 python3-torch + python3-yaml; nothing of NeMo is imported) and writes the schema of models/parakeet-gguf.md:
 `general.architecture = parakeet`, `parakeet.*` hyper-parameters, the vocabulary as `tokenizer.ggml.*`, NeMo's
-tensors under their state-dict names, F32 (with --f16 the matrices listed in the doc are F16), batch norm kept
+tensors under their state-dict names, F32 (with --type f16 / q8_0 / q4_0 the matrices listed in the doc take that
+type; quantized ones are written 2-D [n][k], with ggml's Q8_0 / Q4_0 rounding as kernels/quant_ref.c; a matrix
+whose rows are not whole 32-blocks goes F16), batch norm kept
 as NeMo's four tensors, per-tensor CRC-32 in `edgestt.crc32`.  Everything is checked against the config (names,
 shapes, dtypes, finite values, supported options); a bad archive ends with one line `nemo_to_gguf: error: ...`
 and exit status 1.  The output is deterministic: the same archive gives the same bytes.
@@ -23,7 +25,10 @@ import zlib
 import numpy as np
 
 ALIGN = 64
-GGML_F32, GGML_F16 = 0, 1
+GGML_F32, GGML_F16, GGML_Q4_0, GGML_Q8_0 = 0, 1, 2, 8
+TYPES = {"f32": GGML_F32, "f16": GGML_F16, "q8_0": GGML_Q8_0, "q4_0": GGML_Q4_0}
+FILE_TYPE = {GGML_F32: 0, GGML_F16: 1, GGML_Q4_0: 2, GGML_Q8_0: 7}   # general.file_type (ggml's LLAMA_FTYPE)
+QK = 32
 T_U32, T_I32, T_F32, T_STR, T_ARR = 4, 5, 6, 8, 9
 
 
@@ -381,8 +386,46 @@ def f16_policy(name, shape):
     return True
 
 
-def convert(src, out, use_f16=False, name=None, log=print):
+def _roundf(v):
+    """C roundf (half away from zero) of float32 values, exactly (|v| + 0.5 is exact in float64)."""
+    v = v.astype(np.float64)
+    return np.sign(v) * np.floor(np.abs(v) + 0.5)
+
+
+def quantize_q8_0(a):
+    """Rows of a (float32 [n][k], k % 32 == 0) -> ggml Q8_0 bytes: per block f16 d = amax / 127, int8 roundf(x / d)."""
+    x = a.reshape(-1, QK).astype(np.float32)
+    amax = np.abs(x).max(axis=1)
+    d = (amax / np.float32(127.0)).astype(np.float32)
+    inv = np.zeros_like(d)
+    nz = d != 0
+    inv[nz] = (np.float32(1.0) / d[nz]).astype(np.float32)
+    q = _roundf((x * inv[:, None]).astype(np.float32)).astype(np.int8)
+    out = np.zeros(len(x), dtype=[("d", "<f2"), ("qs", "i1", (QK,))])
+    out["d"], out["qs"] = d.astype("<f2"), q
+    return out.tobytes()
+
+
+def quantize_q4_0(a):
+    """Rows of a -> ggml Q4_0 bytes: d = (value of largest magnitude) / -8, q = min(15, (int8)(x / d + 8.5)),
+    low nibbles the block's first 16 values, high nibbles the last 16."""
+    x = a.reshape(-1, QK).astype(np.float32)
+    mx = x[np.arange(len(x)), np.abs(x).argmax(axis=1)]       # first of the largest magnitudes, signed
+    d = (mx / np.float32(-8.0)).astype(np.float32)
+    inv = np.zeros_like(d)
+    nz = d != 0
+    inv[nz] = (np.float32(1.0) / d[nz]).astype(np.float32)
+    v = ((x * inv[:, None]).astype(np.float32) + np.float32(8.5)).astype(np.float32)
+    q = np.minimum(np.trunc(v).astype(np.int32), 15).astype(np.uint8)
+    out = np.zeros(len(x), dtype=[("d", "<f2"), ("qs", "u1", (QK // 2,))])
+    out["d"], out["qs"] = d.astype("<f2"), q[:, :QK // 2] | (q[:, QK // 2:] << 4)
+    return out.tobytes()
+
+
+def convert(src, out, use_f16=False, name=None, log=print, wtype=None):
     import torch
+    if wtype is None:
+        wtype = GGML_F16 if use_f16 else GGML_F32
     files = read_archive(src)
     cfg = load_config(files["model_config.yaml"])
     h = hparams(cfg)
@@ -440,7 +483,17 @@ def convert(src, out, use_f16=False, name=None, log=print):
         a = t.detach().to(torch.float32).contiguous().numpy()
         if not np.isfinite(a).all():
             fail(f"model_weights.ckpt: tensor {n} has NaN or Inf values")
-        typ = GGML_F16 if use_f16 and f16_policy(n, a.shape) else GGML_F32
+        typ = wtype if wtype != GGML_F32 and f16_policy(n, a.shape) else GGML_F32
+        ne = tuple(reversed(a.shape)) if a.ndim else (1,)
+        if typ in (GGML_Q8_0, GGML_Q4_0):
+            k = a.size // a.shape[0]
+            if k % QK:
+                typ = GGML_F16          # rows that are not whole blocks
+            else:
+                rows = a.reshape(a.shape[0], k)
+                data = quantize_q8_0(rows) if typ == GGML_Q8_0 else quantize_q4_0(rows)
+                blobs.append((n, (k, a.shape[0]), typ, data))
+                continue
         if typ == GGML_F16:
             h16 = a.astype("<f2")
             if not np.isfinite(h16).all():
@@ -448,13 +501,13 @@ def convert(src, out, use_f16=False, name=None, log=print):
             data = h16.tobytes()
         else:
             data = a.astype("<f4").tobytes()
-        blobs.append((n, tuple(reversed(a.shape)) if a.ndim else (1,), typ, data))
+        blobs.append((n, ne, typ, data))
 
     tdt = len(h["durations"]) > 0
     kvs = [kv("general.architecture", T_STR, "parakeet"),
            kv("general.name", T_STR, name or os.path.splitext(os.path.basename(src))[0]),
            kv("general.alignment", T_U32, ALIGN),
-           kv("general.file_type", T_U32, 1 if use_f16 else 0),
+           kv("general.file_type", T_U32, FILE_TYPE[wtype]),
            kv("parakeet.model_type", T_STR, "tdt" if tdt else "rnnt"),
            kv("parakeet.sample_rate", T_U32, 16000),
            kv("parakeet.n_mels", T_U32, M),
@@ -509,7 +562,8 @@ def convert(src, out, use_f16=False, name=None, log=print):
     os.replace(tmp, out)
     size = os.path.getsize(out)
     log(f"{out}: parakeet {'tdt' if tdt else 'rnnt'} d {h['d']} x {h['n_layers']} layers, {M} mels, vocab {h['V']}"
-        f", {len(blobs)} tensors ({'F16 matrices' if use_f16 else 'F32'}), {size} bytes; tokenizer from {tok_src}"
+        f", {len(blobs)} tensors ({[k for k, v in TYPES.items() if v == wtype][0].upper()} matrices), {size} bytes;"
+        f" tokenizer from {tok_src}"
         + (f"; skipped {len(skipped)} tensors not used by the transducer ({skipped[0]}, ...)" if skipped else ""))
     return size
 
@@ -518,11 +572,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("nemo", help="input .nemo archive")
     ap.add_argument("-o", "--out", required=True, help="output .gguf")
-    ap.add_argument("--f16", action="store_true", help="F16 matrices (default: all F32)")
+    ap.add_argument("--type", choices=sorted(TYPES), default=None,
+                    help="type of the matrices (linear, pointwise conv, LSTM, embedding); default f32")
+    ap.add_argument("--f16", action="store_true", help="the same as --type f16")
     ap.add_argument("--name", help="general.name (default: the archive's base name)")
     a = ap.parse_args()
     try:
-        convert(a.nemo, a.out, a.f16, a.name)
+        wt = TYPES[a.type] if a.type else (GGML_F16 if a.f16 else GGML_F32)
+        convert(a.nemo, a.out, name=a.name, wtype=wt)
     except ConvertError as e:
         print(f"nemo_to_gguf: error: {e}", file=sys.stderr)
         return 1

@@ -756,6 +756,9 @@ def load_gguf(path):
                 raise SystemExit(f"{path}: tensor {t.name} is not in the model")
             shape = tuple(sd[t.name].shape)
             ne = tuple(reversed(shape)) + (1,) * (4 - len(shape))
+            k = int(np.prod(shape[1:])) if len(shape) > 1 else 0
+            if t.type in (ggml_files.Q8_0, ggml_files.Q4_0) and t.ne == (k, shape[0], 1, 1):
+                ne = t.ne  # quantized matrices are stored 2-D [n][k] (models/parakeet-gguf.md)
             if t.ne != ne:
                 raise SystemExit(f"{path}: {t.name} ne {t.ne}, expected {ne}")
             a = ggml_files.dequantize(t.type, bytes(t.data), t.nelem).reshape(shape)
