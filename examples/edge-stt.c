@@ -46,7 +46,8 @@ static int usage(void) {
             "  -o, --output FMT       write FILE.FMT: txt, srt, vtt or json (repeatable; default: text on stdout)\n"
             "  --output-dir DIR       where -o files go (default: next to each input)\n"
             "  --threads N            threads (default 1)\n"
-            "  --beam N               beam search with N beams at temperature 0 (default 5)\n"
+            "  --beam N               beam search with N beams at temperature 0 (default 5; Parakeet:\n"
+            "                         greedy unless given, then modified beam search)\n"
             "  --greedy               greedy decoding instead of beam search\n"
             "  --best-of N            candidates sampled at temperature > 0 (default 5)\n"
             "  --no-timestamps        no timestamp tokens (one segment per 30 s window)\n"
@@ -678,6 +679,7 @@ static int cmd_transcribe(int argc, char **argv) {
     int n_files = 0, cap = 0, rc = 0;
     char why[512];
     size_t max_memory = 0; /* --max-memory; 0 = no limit */
+    int beam_given = 0;    /* --beam: a Parakeet model decodes greedily without it */
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -694,6 +696,7 @@ static int cmd_transcribe(int argc, char **argv) {
             if (int_arg(v, 1, 256, &o.fp.n_threads)) FAIL(EXIT_USAGE, fprintf(stderr, "edge-stt: --threads %s: not 1..256\n", v));
         } else if (!strcmp(a, "--beam") && v) {
             if (int_arg(v, 1, 32, &o.fp.beam_size)) FAIL(EXIT_USAGE, fprintf(stderr, "edge-stt: --beam %s: not 1..32\n", v));
+            beam_given = 1;
         } else if (!strcmp(a, "--best-of") && v) {
             if (int_arg(v, 1, 32, &o.fp.best_of)) FAIL(EXIT_USAGE, fprintf(stderr, "edge-stt: --best-of %s: not 1..32\n", v));
         } else if (!strcmp(a, "--max-memory") && v) {
@@ -769,6 +772,10 @@ static int cmd_transcribe(int argc, char **argv) {
     }
     edgestt_state *s = NULL;
     d.msg[0] = 0;
+    {   /* a transducer decodes greedily unless --beam asks (as NeMo and sherpa-onnx do) */
+        edgestt_model_info in;
+        if (!beam_given && !edgestt_model_get_info(m, &in) && !strcmp(in.arch, "parakeet")) o.fp.beam_size = 0;
+    }
     if (max_memory) { /* open read the headers only: refuse before the state exists or any weight is read */
         edgestt_model_info in;
         size_t state_bytes = 0;

@@ -267,6 +267,9 @@ if expect 0 "parakeet info" -- "$prog" info "$pk"; then
   grep -q "^architecture  parakeet" "$tmp/out" && grep -q "q8_0" "$tmp/out" || bad "parakeet info: $(head -c 300 "$tmp/out")"
 fi
 expect 0 "parakeet greedy" -- "$prog" -m "$pk" --greedy --quiet "$wav" && { [ -s "$tmp/out" ] || bad "parakeet greedy: no text"; }
+cp "$tmp/out" "$tmp/pk-greedy.txt"
+# without --beam a transducer decodes greedily (the program's default beam 5 is Whisper's)
+expect 0 "parakeet default" -- "$prog" -m "$pk" --quiet "$wav" && { cmp -s "$tmp/out" "$tmp/pk-greedy.txt" || bad "parakeet default is not greedy"; }
 if expect 0 "parakeet beam 4 -o json" -- "$prog" -m "$pk" --beam 4 --quiet -o json --output-dir "$tmp" "$wav" &&
    command -v python3 >/dev/null 2>&1; then
   python3 - "$tmp/jfk.json" <<'EOF' || bad "parakeet json: $(head -c 300 "$tmp/jfk.json")"
