@@ -3,7 +3,7 @@
  * generated in memory (no model file): NeMo front end, encoder, joint projection and greedy
  * decoding over S seconds of audio.  A host tool: stdio and malloc are fine here.
  *
- *   parakeet-bench [--dims 0.6b|110m|mini] [--type f32|f16|q8_0|q4_0] [--threads N]
+ *   parakeet-bench [--dims 0.6b|110m|mini|nano] [--type f32|f16|q8_0|q4_0] [--threads N]
  *                  [--seconds S] [--wav FILE] [--reps R] [--model FILE.gguf] [--print-tokens]
  *                  [--write FILE.gguf]
  *
@@ -40,6 +40,7 @@ static const dims DIMS[] = {
     {"0.6b", 128, 1024, 8, 24, 4096, 9, 256, 640, 640, 1024, 5},
     {"110m", 80, 512, 8, 17, 2048, 9, 256, 640, 640, 1024, 5},
     {"mini", 80, 64, 4, 2, 256, 9, 32, 64, 64, 32, 5},
+    {"nano", 8, 32, 2, 1, 32, 3, 32, 32, 32, 4, 5}, /* ~48 KB at q8_0: a fuzz seed (tests/fuzz/corpus/gguf) */
 };
 
 typedef struct tens {
@@ -305,7 +306,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--print-tokens")) print_tokens = 1;
         else if (!strcmp(a, "--write") && v) write = v, i++;
         else {
-            fprintf(stderr, "usage: parakeet-bench [--dims 0.6b|110m|mini] [--type f32|f16|q8_0|q4_0] [--threads N] "
+            fprintf(stderr, "usage: parakeet-bench [--dims 0.6b|110m|mini|nano] [--type f32|f16|q8_0|q4_0] [--threads N] "
                             "[--seconds S] [--wav FILE] [--reps R] [--model FILE] [--print-tokens] [--write FILE]\n");
             return 2;
         }
