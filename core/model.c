@@ -530,7 +530,10 @@ edgestt_status edgestt_special_tokens_get(const edgestt_model *m, edgestt_specia
 
 edgestt_status edgestt_token_bytes(const edgestt_model *m, int id, const char **bytes, size_t *len) {
     if (!m || !bytes || !len) return EDGESTT_E_INVALID_ARG;
-    if (m->pk) return (edgestt_status)est_pk_piece(m->pk, id, bytes, len); /* the SentencePiece piece */
+    if (m->pk) { /* the SentencePiece piece; an id without one (the blank, out of range): NOT_FOUND as Whisper's */
+        const int st = est_pk_piece(m->pk, id, bytes, len);
+        return (edgestt_status)(st == EDGESTT_E_INVALID_ARG ? EDGESTT_E_NOT_FOUND : st);
+    }
     const uint8_t *b;
     int st = est_tok_bytes(&m->tok, id, &b, len);
     if (st) return (edgestt_status)st;
