@@ -18,7 +18,16 @@ Test set (--test): tests/data/kiosk/{seen,unseen}/NNN.wav (clean, 16-bit) and se
 Each chunk of 50 utterances has its own seed, so a chunk's audio does not depend on the process
 count or scheduling; sox and the synthesizers are deterministic for fixed arguments.
 
+Transducer data (--pk, models/recipe/pk_train.py; the Whisper outputs above are not touched): the same
+chunks, seeds, texts, voices, augmentation and drop rule, but each clip's NeMo 80-mel features
+(tests/reference/parakeet_ref.py features(): pre-emphasis, 25 ms Hann, 10 ms hop, per-feature
+normalisation over the clip) appended to PK_DIR/feats.f16 as float16 [L, 80] (time-major, the L valid
+frames only) with PK_DIR/index.tsv  index<TAB>offset_frames<TAB>L<TAB>target<TAB>voice  and PK_DIR/progress.
+Features rather than audio: half the disk of int16 PCM (80 x 2 B vs 160 x 2 B per 10 ms) and no FFT per
+epoch; the per-clip normalisation makes them exactly what the engine's front end computes from the PCM.
+
 Usage: synth.py [--jobs 2] [--limit N]   |   synth.py --test [--n-seen 50 --n-unseen 50]
+       synth.py --pk [--pk-dir work/pk] [--jobs 2] [--limit N]
 """
 import argparse
 import multiprocessing as mp
@@ -196,6 +205,73 @@ def do_chunk(args):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+_PK_PRE = None
+
+
+def pk_features(x):
+    """NeMo 80-mel features of float32 samples -> float16 [L, 80] (parakeet_ref.features, float32 math)."""
+    global _PK_PRE
+    if _PK_PRE is None:
+        sys.path.insert(0, os.path.join(REPO, "tests", "reference"))
+        import types
+        import parakeet_ref
+        import torch
+        torch.set_num_threads(1)
+        _PK_PRE = (parakeet_ref, types.SimpleNamespace(preprocessor=parakeet_ref.Preprocessor({"n_mels": 80})), torch)
+    ref, holder, torch = _PK_PRE
+    with torch.no_grad():
+        f, n = ref.features(holder, x, dtype=torch.float32)
+    return f[:, :n].t().numpy().astype(np.float16)
+
+
+def do_chunk_pk(args):
+    """do_chunk's synthesis (same seed, same random draws in the same order) with transducer features."""
+    ci, rows = args
+    r = random.Random(1000003 * ci + 7)
+    tmp = tempfile.mkdtemp(prefix="synthpk", dir=WORK)
+    try:
+        items = [(i, s, pick_voice(r)) for i, (t, s) in rows]
+        raws = synth_raw(items, tmp)
+        out = []
+        for (i, (t, s)), (_, _, v) in zip(rows, items):
+            clean, x = make_clip(r, raws[i], tmp, True)
+            if len(x) > N_AUDIO_CTX * 320:
+                out.append((i, t, v[1], None))
+                continue
+            out.append((i, t, v[1], pk_features(x)))
+        return ci, out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def pk_set(a):
+    pairs = load_pairs("train.txt")[: a.limit or None]
+    n = len(pairs)
+    os.makedirs(a.pk_dir, exist_ok=True)
+    chunks = [(ci, list(enumerate(pairs))[ci * CHUNK:(ci + 1) * CHUNK]) for ci in range((n + CHUNK - 1) // CHUNK)]
+    off = 0
+    dropped = 0
+    with open(os.path.join(a.pk_dir, "feats.f16"), "wb") as fe, \
+            open(os.path.join(a.pk_dir, "index.tsv"), "w") as idx, mp.Pool(a.jobs) as pool:
+        for ci, out in pool.imap(do_chunk_pk, chunks):
+            for i, t, v, f in out:
+                if f is None:
+                    dropped += 1
+                    continue
+                fe.write(f.tobytes())
+                idx.write("%d\t%d\t%d\t%s\t%s\n" % (i, off, f.shape[0], t, v))
+                off += f.shape[0]
+            fe.flush()
+            idx.flush()
+            done = chunks[ci][1][-1][0] + 1
+            with open(os.path.join(a.pk_dir, "progress.tmp"), "w") as f:
+                f.write("%d\n" % done)
+            os.replace(os.path.join(a.pk_dir, "progress.tmp"), os.path.join(a.pk_dir, "progress"))
+            if ci % 10 == 0:
+                print("chunk", ci, "done", done, "dropped", dropped, "frames", off, flush=True)
+    print("finished", n, "dropped", dropped, "frames", off)
+
+
 def load_pairs(name):
     with open(os.path.join(WORK, name)) as f:
         return [tuple(line.rstrip("\n").split("\t")) for line in f]
@@ -270,9 +346,13 @@ def main():
     ap.add_argument("--test", action="store_true")
     ap.add_argument("--n-seen", type=int, default=50)
     ap.add_argument("--n-unseen", type=int, default=50)
+    ap.add_argument("--pk", action="store_true", help="transducer features instead (see the header)")
+    ap.add_argument("--pk-dir", default=os.path.join(WORK, "pk"))
     a = ap.parse_args()
     os.makedirs(WORK, exist_ok=True)
-    if a.test:
+    if a.pk:
+        pk_set(a)
+    elif a.test:
         test_set(a)
     else:
         train_set(a)
