@@ -7,6 +7,7 @@
 #include "convert.h"
 
 #include "../kernels/quant.h"
+#include "../models/parakeet_bin.h"
 #include "../port/port.h"
 #include "mel.h"
 #include "modeltable.h"
@@ -277,6 +278,11 @@ edgestt_status edgestt_convert(const char *in_path, const edgestt_convert_params
     if (m.size >= 4 && est_rd_u32(m.data) == EST_GGUF_MAGIC) {
         if (report) report->input = EDGESTT_INPUT_GGUF;
         st = convert_gguf(&m, params, &cv, &block, diag);
+    } else if (m.size >= 4 && est_rd_u32(m.data) == EST_GGML_MAGIC && est_pkbin_detect(m.data, m.size)) {
+        if (report) report->input = EDGESTT_INPUT_GGML_BIN; /* whisper.cpp's Parakeet .bin: its own writer */
+        st = est_pkbin_convert(m.data, m.size, params, sink, user, report, diag);
+        est_port_unmap(&m);
+        return (edgestt_status)st;
     } else if (m.size >= 4 && est_rd_u32(m.data) == EST_GGML_MAGIC) {
         if (report) report->input = EDGESTT_INPUT_GGML_BIN;
         st = convert_bin(&m, params, &cv, &block, diag);

@@ -7,6 +7,7 @@
 #include "model.h"
 
 #include "mel.h"
+#include "../models/parakeet_bin.h"
 
 /* ==== parameters ========================================================================= */
 
@@ -187,7 +188,7 @@ static int plan_pk(est_arena *a, size_t pk_bytes, size_t pool_size, edgestt_mode
     return st;
 }
 
-/* open_image for a parakeet GGUF: plan from est_pk_open_size, refuse max_memory before binding. */
+/* open_image for a parakeet GGUF or .bin: plan from est_pk(bin)_open_size, refuse max_memory before binding. */
 static int open_parakeet(const est_map *map, const edgestt_params *p, void *mem, size_t mem_size,
                          edgestt_model **out, size_t *bytes, edgestt_diag *diag) {
     size_t pk_bytes = 0, pool_size = est_pool_size(p->n_threads), samples;
@@ -195,7 +196,9 @@ static int open_parakeet(const est_map *map, const edgestt_params *p, void *mem,
     edgestt_model *h;
     void *pk_mem, *pool_mem;
     est_arena a;
-    int st = est_pk_open_size(map->data, map->size, &pk_bytes, diag);
+    const int bin = est_pkbin_detect(map->data, map->size); /* whisper.cpp's Parakeet .bin */
+    int st = bin ? est_pkbin_open_size(map->data, map->size, &pk_bytes, diag)
+                 : est_pk_open_size(map->data, map->size, &pk_bytes, diag);
     if (st) return st;
     est_arena_init_measure(&a);
     if ((st = plan_pk(&a, pk_bytes, pool_size, &h, &pk_mem, &pool_mem)) != 0) return plan_status(st, diag);
@@ -224,7 +227,8 @@ static int open_parakeet(const est_map *map, const edgestt_params *p, void *mem,
     st = plan_pk(&a, pk_bytes, pool_size, &h, &pk_mem, &pool_mem);
     if (st) st = plan_status(st == EDGESTT_E_NOMEM ? EDGESTT_E_INTERNAL : st, diag);
     if (!st) memset(h, 0, sizeof *h);
-    if (!st) st = est_pk_open(map->data, map->size, kern, pk_mem, pk_bytes, &h->pk, diag);
+    if (!st) st = bin ? est_pkbin_open(map->data, map->size, kern, pk_mem, pk_bytes, &h->pk, diag)
+                      : est_pk_open(map->data, map->size, kern, pk_mem, pk_bytes, &h->pk, diag);
     if (!st && (st = est_pool_init(&h->pool, pool_mem, pool_size, p->n_threads)) != 0)
         st = est_diag(diag, st, "model: cannot start %d threads", p->n_threads);
     if (st) {
@@ -233,7 +237,7 @@ static int open_parakeet(const est_map *map, const edgestt_params *p, void *mem,
     }
     h->owned = owned;
     h->map = *map;
-    h->format = EDGESTT_FORMAT_GGUF;
+    h->format = bin ? EDGESTT_FORMAT_GGML_BIN : EDGESTT_FORMAT_GGUF;
     h->kernels = kern;
     h->n_threads = p->n_threads;
     h->kv_type = p->kv_type;
@@ -260,7 +264,7 @@ static int open_image(const est_map *map, const est_shards *sh, const edgestt_pa
     const est_kernels *kern = NULL;
     int st = est_model_check_params(params, &p, diag);
     if (st) return st;
-    if (is_parakeet(map)) {
+    if (is_parakeet(map) || est_pkbin_detect(map->data, map->size)) {
         if (sh && sh->n) return est_diag(diag, EDGESTT_E_UNSUPPORTED, "model: parakeet shard sets are not supported");
         return open_parakeet(map, &p, mem, mem_size, out, bytes, diag);
     }
