@@ -133,6 +133,7 @@ $(TESTMODEL_STAMP): $(wildcard models/tools/*.c) $(wildcard core/*.c) $(wildcard
 	@mkdir -p $(TESTMODELS)
 	$(GEN) --test-set $(TESTMODELS)
 	$(HOSTBUILD)/parakeet-bench --dims mini --type q8_0 --write $(TESTMODELS)/pk-mini-q8_0.gguf
+	$(HOSTBUILD)/parakeet-bench --dims nano --type q8_0 --write $(TESTMODELS)/pk-nano-q8_0.gguf
 	@touch $@
 
 models: $(TESTMODEL_STAMP)

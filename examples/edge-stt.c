@@ -241,8 +241,8 @@ static size_t utf8_len(const unsigned char *s, size_t n) {
 
 /* A JSON string: escapes, and U+FFFD for bytes that are not valid UTF-8 (a token can end inside
  * a multi-byte character). */
-static void sb_json(sbuf *b, const char *s, size_t n) {
-    sb_put(b, "\"", 1);
+/* The JSON-escaped bytes of s, without quotes. */
+static void sb_json_body(sbuf *b, const char *s, size_t n) {
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\') {
@@ -261,6 +261,11 @@ static void sb_json(sbuf *b, const char *s, size_t n) {
             else sb_str(b, "\xef\xbf\xbd"), i++;
         }
     }
+}
+
+static void sb_json(sbuf *b, const char *s, size_t n) {
+    sb_put(b, "\"", 1);
+    sb_json_body(b, s, n);
     sb_put(b, "\"", 1);
 }
 
@@ -310,12 +315,53 @@ static void timestamp(sbuf *b, int64_t ms, char sep) {
               (long long)(ms / 1000 % 60), sep, (long long)(ms % 1000));
 }
 
+/* A Parakeet segment's words for -o json: a word starts at a piece beginning with U+2581 (or the
+ * segment's first token) and runs to the next one; its text is its pieces without the marker, its
+ * times those of its first and last token, p the lowest token probability in it. */
+static void json_words(sbuf *b, const edgestt_state *s, const edgestt_model *m, const edgestt_segment *sg,
+                       const file_timing *ft) {
+    sb_str(b, ",\n     \"words\": [");
+    int n_words = 0;
+    for (int k = 0; k < sg->n_tokens;) {
+        edgestt_token_data td;
+        edgestt_get_token(s, sg->first_token + k, &td);
+        int64_t t0 = td.t0_ms, t1 = td.t1_ms;
+        float pmin = td.p;
+        size_t wl = 0;
+        int j = k;
+        do {
+            const char *tx = "";
+            size_t tl = 0;
+            if (j > k) edgestt_get_token(s, sg->first_token + j, &td);
+            edgestt_token_bytes(m, td.id, &tx, &tl);
+            const int marker = tl >= 3 && (unsigned char)tx[0] == 0xE2 && (unsigned char)tx[1] == 0x96 &&
+                               (unsigned char)tx[2] == 0x81;
+            if (j > k && marker) break; /* the next word */
+            if (marker) tx += 3, tl -= 3;
+            if (tl && !wl) sb_printf(b, "%s{\"word\": \"", n_words++ ? ", " : "");
+            sb_json_body(b, tx, tl);
+            wl += tl;
+            if (td.p < pmin) pmin = td.p;
+            t1 = td.t1_ms;
+            j++;
+        } while (j < sg->n_tokens);
+        k = j;
+        if (!wl) continue; /* a lone marker */
+        sb_printf(b, "\", \"start\": %.3f, \"end\": %.3f, \"p\": %.6f}",
+                  (double)edge_stt_vad_map_ms(ft->vad_map, t0) / 1000.0,
+                  (double)edge_stt_vad_map_ms(ft->vad_map, t1) / 1000.0, (double)pmin);
+    }
+    sb_str(b, "]");
+}
+
 /* The transcript of the state's results in one format. */
 static void render(sbuf *b, int fmt, const edgestt_state *s, const edgestt_model *m, const char *path,
                    const char *model_path, const file_timing *ft) {
     char *tb = NULL;
     size_t tcap = 0;
     const int n_seg = edgestt_n_segments(s);
+    edgestt_model_info mi;
+    const int pk = !edgestt_model_get_info(m, &mi) && !strcmp(mi.arch, "parakeet"); /* words in -o json */
     if (fmt == FMT_VTT) sb_str(b, "WEBVTT\n\n");
     if (fmt == FMT_JSON) {
         edgestt_model_info in;
@@ -385,7 +431,9 @@ static void render(sbuf *b, int fmt, const edgestt_state *s, const edgestt_model
                 sb_printf(b, ", \"p\": %.6f, \"t0\": %.3f, \"t1\": %.3f}", (double)td.p, (double)td.t0_ms / 1000.0,
                           (double)td.t1_ms / 1000.0);
             }
-            sb_str(b, "]}");
+            sb_str(b, "]");
+            if (pk) json_words(b, s, m, &sg, ft);
+            sb_str(b, "}");
             continue;
         }
         if (te == tb0) continue; /* whisper keeps empty segments; the text formats skip them */

@@ -286,6 +286,21 @@ if expect 0 "parakeet bench --json" -- "$prog" bench -m "$pk" --json && command 
   python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["arch"] == "parakeet" and j["audio_s"] == 30 and j["rtf"] > 0 and j["encode_ms"] > 0, j' \
     "$tmp/out" || bad "parakeet bench: $(head -c 300 "$tmp/out")"
 fi
+# words (-o json, Parakeet): a word starts at a piece with the U+2581 marker; pk-nano's pieces have them
+if expect 0 "parakeet words -o json" -- "$prog" -m "$models/pk-nano-q8_0.gguf" --quiet -o json --output-dir "$tmp" "$wav" &&
+   command -v python3 >/dev/null 2>&1; then
+  python3 - "$tmp/jfk.json" <<'EOF' || bad "parakeet words: $(head -c 400 "$tmp/jfk.json")"
+import json, sys
+j = json.load(open(sys.argv[1], encoding="utf-8"))
+s = j["segments"][0]
+t, w = s["tokens"], s["words"]
+starts = sum(1 for i, x in enumerate(t) if x["text"].startswith("\u2581") or i == 0)
+assert len(w) == starts and len(w) > 1, (len(w), starts)
+assert " ".join(x["word"] for x in w) == j["text"].strip()
+assert all(x["start"] <= x["end"] for x in w) and all(a["end"] <= b["start"] + 1e-9 for a, b in zip(w, w[1:]))
+assert all(0 < x["p"] <= 1 for x in w)
+EOF
+fi
 expect 1 "parakeet --translate" -- "$prog" -m "$pk" --translate --quiet "$wav" && { grep -q "cannot translate" "$tmp/err" || bad "parakeet --translate: $(cat "$tmp/err")"; }
 
 echo "test_cli: $passes passed, $fails failed"
