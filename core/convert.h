@@ -54,6 +54,12 @@ EST_HIDDEN int est_convert_to_f32(int type, const uint8_t *x, float *y, int64_t 
 EST_HIDDEN int est_convert_write(est_conv *cv, const edgestt_convert_params *p, edgestt_sink_fn sink, void *user,
                                  edgestt_convert_report *rep, edgestt_diag *diag);
 
+/* A Parakeet GGUF input (general.architecture "parakeet"): core/convert_pk.c; detect says whether
+ * the image is one (a GGUF naming that architecture, even if broken further on). */
+EST_HIDDEN int est_convert_pk_detect(const uint8_t *img, size_t size);
+EST_HIDDEN int est_convert_pk_gguf(const uint8_t *img, size_t size, const edgestt_convert_params *p,
+                                   edgestt_sink_fn sink, void *user, edgestt_convert_report *rep, edgestt_diag *diag);
+
 /* Hugging Face checkpoint input (a directory or its model.safetensors): core/convert_hf.c. */
 EST_HIDDEN int est_convert_hf(const char *path, const edgestt_convert_params *p, edgestt_sink_fn sink, void *user,
                               edgestt_convert_report *rep, edgestt_diag *diag);

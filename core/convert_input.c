@@ -275,7 +275,11 @@ edgestt_status edgestt_convert(const char *in_path, const edgestt_convert_params
     est_map m;
     int st = est_port_map_file(in_path, &m, diag);
     if (st) return (edgestt_status)est_convert_hf(in_path, params, sink, user, report, diag);
-    if (m.size >= 4 && est_rd_u32(m.data) == EST_GGUF_MAGIC) {
+    if (est_convert_pk_detect(m.data, m.size)) { /* a Parakeet GGUF: its own writer (core/convert_pk.c) */
+        st = est_convert_pk_gguf(m.data, m.size, params, sink, user, report, diag);
+        est_port_unmap(&m);
+        return (edgestt_status)st;
+    } else if (m.size >= 4 && est_rd_u32(m.data) == EST_GGUF_MAGIC) {
         if (report) report->input = EDGESTT_INPUT_GGUF;
         st = convert_gguf(&m, params, &cv, &block, diag);
     } else if (m.size >= 4 && est_rd_u32(m.data) == EST_GGML_MAGIC && est_pkbin_detect(m.data, m.size)) {

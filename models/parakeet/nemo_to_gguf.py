@@ -377,7 +377,7 @@ def kv_arr(key, elem, vals):
 
 def f16_policy(name, shape):
     """models/parakeet-gguf.md: the matrices (linear, pointwise conv, LSTM, embedding) go F16 with --f16."""
-    if name.startswith("preprocessor.") or not name.endswith("weight") or len(shape) < 2:
+    if name.startswith("preprocessor.") or not (name.endswith("weight") or ".lstm.weight_" in name) or len(shape) < 2:
         return False
     if ".norm_" in name or ".batch_norm." in name or "depthwise_conv" in name:
         return False
