@@ -49,6 +49,10 @@ CONFIGS = {
     "pk-mini-rnnt": dict(n_mels=80, d_model=64, n_heads=4, n_layers=2, ff_mult=4, conv_kernel=9, sub_factor=8,
                          sub_channels=32, pred_hidden=64, pred_layers=1, joint_hidden=64, vocab=32,
                          durations=[], xscaling=True, use_bias=False, max_symbols=10),
+    # a fuzz seed's size (tests/fuzz/corpus: a whole model under the harnesses' max_len)
+    "pk-nano": dict(n_mels=8, d_model=32, n_heads=2, n_layers=1, ff_mult=4, conv_kernel=3, sub_factor=8,
+                    sub_channels=32, pred_hidden=32, pred_layers=1, joint_hidden=32, vocab=4,
+                    durations=[0, 1, 2, 3, 4], xscaling=True, use_bias=False, max_symbols=10),
     # real dimensions (benchmarks only)
     "110m": dict(n_mels=80, d_model=512, n_heads=8, n_layers=17, ff_mult=4, conv_kernel=9, sub_factor=8,
                  sub_channels=256, pred_hidden=640, pred_layers=1, joint_hidden=640, vocab=1024,
