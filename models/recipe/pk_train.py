@@ -178,7 +178,7 @@ class Data:
         with open(os.path.join(self.dir, "index.tsv")) as f:
             for line in f:
                 p = line.rstrip("\n").split("\t")
-                if len(p) == 5:
+                if len(p) == 5 and line.endswith("\n"):      # synth.py may be mid-line
                     rows.append((int(p[1]), int(p[2]), tokenize(p[3])))
         end = rows[-1][0] + rows[-1][1] if rows else 0
         size = os.path.getsize(os.path.join(self.dir, "feats.f16")) // (2 * N_MELS)
