@@ -10,6 +10,7 @@
  * (unless quick) finite mel filters and values; a tensor list that stops early at a record
  * boundary (fewer records than the architecture has) is incomplete, not corrupt.
  */
+#include "../models/parakeet_bin.h"
 #include "../models/whisper.h"
 #include "../port/port.h"
 #include "crc32.h"
@@ -141,6 +142,14 @@ edgestt_check_state edgestt_check(const char *path, int quick, edgestt_diag *dia
         return EDGESTT_CHECK_INCOMPLETE;
     }
     uint32_t magic = est_rd_u32(m.data);
+    if (magic == EST_GGML_MAGIC && est_pkbin_detect(m.data, m.size)) {
+        /* whisper.cpp's Parakeet .bin (models/parakeet-bin.md): the engine's open checks every record */
+        edgestt_model *h = NULL;
+        st = edgestt_open_memory(m.data, m.size, NULL, NULL, 0, &h, diag);
+        edgestt_close(h);
+        est_port_unmap(&m);
+        return state_of(st);
+    }
     if (magic == EST_GGML_MAGIC) {
         est_whisper_probe pr;
         st = est_whisper_probe_image(m.data, m.size, &pr, diag);

@@ -447,6 +447,14 @@ TEST(pkbin_refuses) {
     CHECK(info.arch && !strcmp(info.arch, "parakeet") && info.format == EDGESTT_FORMAT_GGML_BIN);
     edgestt_close(model);
     memset(&diag, 0, sizeof diag);
+    CHECKF(edgestt_check(path, 0, &diag) == EDGESTT_CHECK_COMPLETE, "check: %s", diag.msg);
+    f = fopen(path, "wb");
+    CHECK(f && fwrite(img, 1, size - 7, f) == size - 7);
+    fclose(f);
+    memset(&diag, 0, sizeof diag);
+    CHECK(edgestt_check(path, 0, &diag) == EDGESTT_CHECK_INCOMPLETE && diag.msg[0]);
+    printf("  edgestt_check on a cut file: %s\n", diag.msg);
+    memset(&diag, 0, sizeof diag);
     CHECK(edgestt_open_memory(img, size - 7, NULL, NULL, 0, &model, &diag) != EDGESTT_OK && diag.msg[0]);
     printf("  edgestt_open_memory on a cut file: %s\n", diag.msg);
     free(img);
